@@ -1,0 +1,40 @@
+"""APA-style strings (pure formatting; no statistics here)."""
+
+from __future__ import annotations
+
+import math
+
+MINUS = "\u2212"
+
+
+def fmt_num(x: float, decimals: int = 2) -> str:
+    """Fixed decimals with a true minus sign."""
+    s = f"{x:.{decimals}f}"
+    return s.replace("-", MINUS)
+
+
+def fmt_p(p: float) -> str:
+    """'p = .536' / 'p < .001' (APA 7: no leading zero, three decimals)."""
+    if p is None or (isinstance(p, float) and math.isnan(p)):
+        return "p = n/a"
+    if p < 0.001:
+        return "p < .001"
+    return "p = " + f"{p:.3f}".lstrip("0")
+
+
+def fmt_df(df: float) -> str:
+    return str(int(round(df))) if abs(df - round(df)) < 1e-9 else f"{df:.2f}"
+
+
+def apa_t(t: float, df: float, p: float) -> str:
+    """'t(902.61) = −0.62, p = .536'."""
+    return f"t({fmt_df(df)}) = {fmt_num(t)}, {fmt_p(p)}"
+
+
+def apa_chi2(chi2: float, df: int, n: int, p: float) -> str:
+    """'χ²(1, N = 2520) = 10.55, p = .001'."""
+    return f"\u03c7\u00b2({df}, N = {n}) = {fmt_num(chi2)}, {fmt_p(p)}"
+
+
+def apa_z(z: float, p: float) -> str:
+    return f"z = {fmt_num(z)}, {fmt_p(p)}"

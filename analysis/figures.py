@@ -1,0 +1,112 @@
+"""Figures (matplotlib, Agg backend: no display needed). Each function returns a Figure."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from stimuli.labels import EMOTIONS, SIDES  # noqa: E402
+
+from .descriptives import accuracy_by_emotion, confusion_matrix  # noqa: E402
+
+COLORS = {"left": "#1b6ca8", "right": "#d1495b"}
+
+
+def rt_distribution(data: pd.DataFrame) -> plt.Figure:
+    """RT histograms of correct trials by visible half, linear and log axis."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), constrained_layout=True)
+    sub = data[data["correct"] == 1]
+    hi = np.quantile(sub["rt"], 0.995) if len(sub) else 1
+    for side in SIDES:
+        x = sub.loc[sub["visible_half"] == side, "rt"]
+        axes[0].hist(x, bins=np.linspace(0, hi, 50), alpha=0.55, color=COLORS[side], label=f"{side} (n={len(x)})")
+        axes[1].hist(np.log(x), bins=50, alpha=0.55, color=COLORS[side], label=side)
+    axes[0].set(xlabel="RT (s), correct trials", ylabel="trials", title="RT distribution by visible half")
+    axes[1].set(xlabel="log RT", ylabel="trials", title="log RT (the mixed model's scale)")
+    axes[0].legend(frameon=False)
+    return fig
+
+
+def rt_by_emotion(data: pd.DataFrame) -> plt.Figure:
+    """Box plots of correct-trial RT per emotion and side."""
+    sub = data[data["correct"] == 1]
+    fig, ax = plt.subplots(figsize=(10, 3.6), constrained_layout=True)
+    pos, vals, cols = [], [], []
+    for i, e in enumerate(EMOTIONS):
+        for k, side in enumerate(SIDES):
+            pos.append(i * 3 + k)
+            vals.append(sub.loc[(sub["emotion"] == e) & (sub["visible_half"] == side), "rt"].to_numpy())
+            cols.append(COLORS[side])
+    bp = ax.boxplot([v if len(v) else [np.nan] for v in vals], positions=pos, widths=0.8,
+                    patch_artist=True, showfliers=False)
+    for patch, c in zip(bp["boxes"], cols):
+        patch.set_facecolor(c)
+        patch.set_alpha(0.6)
+    ax.set_xticks([i * 3 + 0.5 for i in range(len(EMOTIONS))], EMOTIONS)
+    ax.set(ylabel="RT (s), correct trials", title="RT by emotion (blue = left half, red = right half)")
+    return fig
+
+
+def accuracy_by_emotion_plot(data: pd.DataFrame) -> plt.Figure:
+    """Proportion correct per emotion and side."""
+    acc = accuracy_by_emotion(data)
+    fig, ax = plt.subplots(figsize=(10, 3.6), constrained_layout=True)
+    x = np.arange(len(EMOTIONS))
+    for k, side in enumerate(SIDES):
+        a = acc[acc["visible_half"] == side].set_index("emotion").reindex(EMOTIONS)["accuracy"]
+        ax.bar(x + (k - 0.5) * 0.4, a, width=0.4, color=COLORS[side], label=side)
+    ax.axhline(1 / len(EMOTIONS), color="grey", lw=1, ls="--", label="chance (1/7)")
+    ax.set_xticks(x, EMOTIONS)
+    ax.set(ylim=(0, 1), ylabel="proportion correct", title="Accuracy by emotion and visible half")
+    ax.legend(frameon=False, ncol=3)
+    return fig
+
+
+def intensity_distribution(data: pd.DataFrame) -> plt.Figure:
+    """Share of each intensity rating (1–5) per side."""
+    fig, ax = plt.subplots(figsize=(6, 3.4), constrained_layout=True)
+    x = np.arange(1, 6)
+    for k, side in enumerate(SIDES):
+        s = data.loc[data["visible_half"] == side, "intensity"]
+        share = s.value_counts(normalize=True).reindex(x, fill_value=0)
+        ax.bar(x + (k - 0.5) * 0.4, share, width=0.4, color=COLORS[side], label=f"{side} (mean {s.mean():.2f})")
+    ax.set(xlabel="intensity rating", ylabel="share of trials", title="Intensity ratings by visible half")
+    ax.legend(frameon=False)
+    return fig
+
+
+def confusion_matrices(data: pd.DataFrame) -> plt.Figure:
+    """Row-normalised confusion matrices (true × answered emotion), one per side."""
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.6), constrained_layout=True)
+    for ax, side in zip(axes, SIDES):
+        cm = confusion_matrix(data, side=side, normalize=True).to_numpy(dtype=float)
+        im = ax.imshow(cm, vmin=0, vmax=1, cmap="Blues")
+        for i in range(cm.shape[0]):
+            for j in range(cm.shape[1]):
+                if np.isfinite(cm[i, j]):
+                    ax.text(j, i, f"{cm[i, j]:.2f}", ha="center", va="center", fontsize=7,
+                            color="white" if cm[i, j] > 0.6 else "black")
+        ax.set_xticks(range(len(EMOTIONS)), EMOTIONS, rotation=45, ha="right")
+        ax.set_yticks(range(len(EMOTIONS)), EMOTIONS)
+        ax.set(xlabel="answered", ylabel="true", title=f"{side} half visible")
+    fig.colorbar(im, ax=axes, shrink=0.8, label="proportion of row")
+    return fig
+
+
+def participant_pairs(wide: dict[str, pd.DataFrame]) -> plt.Figure:
+    """Per-participant left vs right means (one line per person) for each measure."""
+    fig, axes = plt.subplots(1, len(wide), figsize=(4 * len(wide), 3.6), constrained_layout=True)
+    axes = np.atleast_1d(axes)
+    for ax, (label, w) in zip(axes, wide.items()):
+        w = w.dropna()
+        for _, row in w.iterrows():
+            ax.plot([0, 1], [row["left"], row["right"]], color="grey", alpha=0.5, marker="o", ms=3)
+        ax.plot([0, 1], [w["left"].mean(), w["right"].mean()], color="black", lw=2.5, marker="o")
+        ax.set_xticks([0, 1], ["left", "right"])
+        ax.set(title=label, xlim=(-0.3, 1.3))
+    fig.suptitle("Participant-level means (grey: participants, black: mean)")
+    return fig

@@ -1,0 +1,67 @@
+"""Where responses come from: the real keyboard, or the simulated participant.
+
+Both follow PsychoPy Builder's pattern: the response clock is reset and old
+key events are cleared *on the onset flip* (``win.callOnFlip``), so an RT is
+measured from the moment the screen appeared.
+"""
+
+import time
+from typing import NamedTuple
+
+
+class Press(NamedTuple):
+    name: str
+    rt: float  # seconds from the onset flip
+
+
+class KeyboardResponder:
+    """``psychopy.hardware.keyboard.Keyboard`` with the ptb backend (hardware timestamps).
+
+    The 'event' backend of Keyboard is unreliable, so anything but ptb is refused.
+    """
+
+    def __init__(self):
+        from psychopy.hardware import keyboard
+
+        self.kb = keyboard.Keyboard(backend="ptb")
+        backend = self.kb.getBackend()
+        if backend != "ptb":
+            raise RuntimeError(f"keyboard backend is {backend!r}, not 'ptb': install psychtoolbox "
+                               "(and libjack on Linux) so key presses are timestamped")
+        self._valid = []
+
+    def arm(self, win, valid_keys, correct_emotion=None):
+        self._valid = list(valid_keys)
+        win.callOnFlip(self.kb.clock.reset)
+        win.callOnFlip(self.kb.clearEvents)
+
+    def poll(self):
+        # waitRelease=False: the press itself ends the screen, as in §3.1.2.
+        pressed = self.kb.getKeys(keyList=self._valid, waitRelease=False, clear=True)
+        return Press(pressed[0].name, float(pressed[0].rt)) if pressed else None
+
+
+class SimulatedResponder:
+    """Presses the key a :class:`~experiment.simulate.SimulatedParticipant` chose, after its RT."""
+
+    def __init__(self, participant, quit_key="escape"):
+        self.participant = participant
+        self.quit_key = quit_key
+        self._plan = None
+        self._t0 = None
+
+    def arm(self, win, valid_keys, correct_emotion=None):
+        answerable = [k for k in valid_keys if k != self.quit_key]
+        self._plan = self.participant.respond(answerable, correct_emotion)
+        self._t0 = None
+        win.callOnFlip(self._start)
+
+    def _start(self):
+        self._t0 = time.perf_counter()
+
+    def poll(self):
+        if self._t0 is None:
+            return None
+        elapsed = time.perf_counter() - self._t0
+        key, delay = self._plan
+        return Press(key, elapsed) if elapsed >= delay else None

@@ -1,0 +1,321 @@
+"""Training throughput, naive pipeline vs ours, measured in one run on one machine (issue 6).
+
+    python -m recognition.bench                              # 224 px, batch 512, plus the 112 px option
+    python -m recognition.bench --steps 50 --json out/bench.json
+    python -m recognition.bench --image-size 64 --reduced-size 48 --batch-size 8 --naive-batch-size 8 \\
+        --steps 2 --device cpu                               # a CPU smoke run
+
+(a) naive: what typical FER repositories do — a CPU ``DataLoader`` with worker
+    processes, per-sample torchvision ``transforms.v2`` on PIL images (rotation,
+    resize, erasing; half views masked per sample), fp32 eager model (TF32 off,
+    the issue's "fp32" reference), a ``loss.item()`` per step for logging.
+(b) ours: the training step of ``recognition.train``: uint8 images and labels on
+    the device, ``augment.views`` on the device for the whole batch, bf16
+    autocast + channels_last (+ ``torch.compile``) on CUDA, losses/accuracy and
+    §4.5 re-labels accumulated on the device (no host sync in the step).
+
+Both train the same HSAW model (three views, shared ResNet18) with SGD on the
+same synthetic 48×48 faces, so the ratio is the speed-up of the pipeline. Rates
+are faces per second over ``--steps`` timed steps after ``--warmup`` steps
+(compilation happens during warm-up and is timed separately).
+"""
+from __future__ import annotations
+
+import argparse
+import inspect
+import json
+import os
+import platform
+import resource
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from recognition import model as hsaw
+from recognition.augment import IMAGENET_MEAN, IMAGENET_STD, views
+
+FER_TRAIN_SIZE = 28_709  # FER2013 Training split: the size of the device-resident set we mimic
+STAT_NAMES = ("loss", "l_w", "l_f", "l_c", "correct", "n", "relabeled", "w_left", "w_right")
+
+
+def synthetic_faces(n: int, side: int = 48, classes: int = 7, seed: int = 0):
+    """uint8 [n,side,side] noise faces, int64 labels and nose tips near the centre (speed only; not learnable)."""
+    g = torch.Generator().manual_seed(seed)
+    images = torch.randint(0, 256, (n, side, side), dtype=torch.uint8, generator=g)
+    labels = torch.randint(0, classes, (n,), generator=g)
+    nose = (side - 1) / 2.0 + torch.randn(n, 2, generator=g) * side * 0.04
+    return images, labels, nose.float()
+
+
+# --- (a) the naive pipeline ----------------------------------------------------------------------------------
+
+class NaiveViews(torch.utils.data.Dataset):
+    """Per-sample PIL/tensor transforms in DataLoader workers, the common FER recipe, plus per-sample half masks."""
+
+    def __init__(self, images, labels, nose, size: int):
+        from torchvision.transforms import v2
+
+        self.images, self.labels, self.nose, self.size = images.numpy(), labels.numpy(), nose.numpy(), size
+        self.to_tensor = v2.Compose([
+            v2.RandomRotation(20, fill=255),
+            v2.Resize((size, size), antialias=True),
+            v2.Grayscale(num_output_channels=3),
+            v2.ToImage(), v2.ToDtype(torch.float32, scale=True),
+            v2.Normalize(IMAGENET_MEAN, IMAGENET_STD),
+            v2.RandomErasing(p=0.5),
+        ])
+        self.white = ((1.0 - torch.tensor(IMAGENET_MEAN)) / torch.tensor(IMAGENET_STD)).view(3, 1, 1)
+
+    def __len__(self):
+        return len(self.images)
+
+    def __getitem__(self, i):
+        from PIL import Image
+
+        whole = self.to_tensor(Image.fromarray(self.images[i]))
+        cut = int(round((self.nose[i, 0] + 0.5) * self.size / self.images.shape[2]))
+        left, right = whole.clone(), whole.clone()
+        left[:, :, :cut] = self.white
+        right[:, :, cut:] = self.white
+        return whole, left, right, int(self.labels[i])
+
+
+def measure_naive(images, labels, nose, *, size, batch, steps, warmup, workers, device, variant):
+    model = hsaw.build_model({"variant": variant, "image_size": size}).to(device)
+    opt = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9, weight_decay=5e-4)
+    cuda = device.type == "cuda"
+    loader = torch.utils.data.DataLoader(
+        NaiveViews(images, labels, nose, size), batch_size=batch, shuffle=True, drop_last=True,
+        num_workers=workers, pin_memory=cuda, persistent_workers=False)
+    tf32 = (torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32)
+    torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False  # "fp32 eager"
+    _reset_peak(device)
+    model.train()
+    it, running, t0, t_start = iter(loader), 0.0, None, time.perf_counter()
+    try:
+        for step in range(warmup + steps):
+            if step == warmup:
+                _sync(device)
+                t0 = time.perf_counter()
+            try:
+                whole, left, right, y = next(it)
+            except StopIteration:
+                it = iter(loader)
+                whole, left, right, y = next(it)
+            whole, left, right, y = (t.to(device, non_blocking=True) for t in (whole, left, right, y))
+            out = model(whole, left, right) if variant != "baseline" else model(whole)
+            loss = hsaw.hsaw_loss(out, y)["loss"]
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            running += loss.item()  # per-step logging sync, as in typical training scripts
+        _sync(device)
+        dt = time.perf_counter() - t0
+    finally:
+        torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = tf32
+    return _result(steps * batch, dt, t0 - t_start, batch, steps, device,
+                   workers=workers, precision="fp32 (TF32 off)", compile=False,
+                   parameters=hsaw.count_parameters(model))
+
+
+# --- (b) ours ------------------------------------------------------------------------------------------------
+
+def _train_step(net, opt, sched, images_u8, nose_xy, y, cfg, gen, *, cuda: bool, relabel_now: bool):
+    """One step of ``recognition.train``'s loop (used until train.py exposes ``train_step``)."""
+    whole, left, right = views(images_u8, nose_xy, size=cfg["image_size"], train=True, half_mode=cfg["half_mode"],
+                               rotation=cfg["rotation"], erase_p=cfg["erase_p"], mean=IMAGENET_MEAN,
+                               std=IMAGENET_STD, generator=gen)
+    if cfg["variant"] == "baseline":
+        left = right = None
+    if cuda:
+        whole, left, right = (None if t is None else t.contiguous(memory_format=torch.channels_last)
+                              for t in (whole, left, right))
+    amp = torch.autocast("cuda", dtype=torch.bfloat16) if cuda else torch.autocast("cpu", enabled=False)
+    with amp:
+        out = net(whole, left, right)
+    losses = hsaw.hsaw_loss(out, y, cfg["alpha"], cfg["beta"], cfg["gamma"])
+    opt.zero_grad(set_to_none=True)
+    losses["loss"].backward()
+    opt.step()
+    sched.step()
+    with torch.no_grad():
+        logits = out["logits"].detach().float()
+        changed = torch.zeros((), device=y.device)
+        new_y = y
+        if relabel_now and out["p_aux"] is not None:
+            new_y, mask = hsaw.relabel(y, logits, out["p_all"].detach().float(), out["p_aux"].detach().float())
+            changed = mask.sum()
+        zero = torch.zeros((), device=y.device)
+        wl = out["w_left"].float().sum() if out["w_left"] is not None else zero
+        wr = out["w_right"].float().sum() if out["w_right"] is not None else zero
+        bs = torch.tensor(float(len(y)), device=y.device)
+        row = torch.stack([losses["loss"].detach() * bs, losses["l_w"].detach() * bs, losses["l_f"].detach() * bs,
+                           losses["l_c"].detach() * bs, (logits.argmax(1) == y).sum().float(), bs,
+                           changed.float(), wl, wr])
+    return row, new_y
+
+
+def resolve_train_step():
+    """(step function, where it comes from): train.py's own step when it exposes one with our signature."""
+    try:
+        from recognition.train import train_step
+    except ImportError:
+        return _train_step, "recognition.bench._train_step (copy of the recognition.train loop body)"
+    if list(inspect.signature(train_step).parameters)[:8] == list(inspect.signature(_train_step).parameters)[:8]:
+        return train_step, "recognition.train.train_step"
+    return _train_step, "recognition.bench._train_step (train.train_step has another signature)"
+
+
+def measure_ours(images, labels, nose, *, size, batch, steps, warmup, device, variant, compile_):
+    cuda = device.type == "cuda"
+    cfg = dict(image_size=size, half_mode="mask", rotation=20.0, erase_p=0.5, alpha=3.0, beta=1.0, gamma=2.0,
+               variant=variant)
+    model = hsaw.build_model({"variant": variant, "image_size": size}).to(device)
+    if cuda:
+        model = model.to(memory_format=torch.channels_last)
+    opt = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9, weight_decay=5e-4)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1.0)
+    net = torch.compile(model) if compile_ else model
+    step_fn, step_source = resolve_train_step()
+    _reset_peak(device)
+    images, labels, nose = images.to(device), labels.to(device), nose.to(device)
+    gen = torch.Generator(device=device).manual_seed(0)
+    stats = torch.zeros(len(STAT_NAMES), device=device)
+    perm = torch.randperm(len(images), device=device, generator=gen)
+    per_epoch = len(images) // batch
+    t_start = time.perf_counter()
+    t0 = None
+    for step in range(warmup + steps):
+        if step == warmup:
+            _sync(device)
+            t0 = time.perf_counter()
+        k = step % per_epoch
+        idx = perm[k * batch:(k + 1) * batch]
+        row, new_y = step_fn(net, opt, sched, images[idx], nose[idx], labels[idx], cfg, gen,
+                             cuda=cuda, relabel_now=True)  # worst case: §4.5 active (epochs ≥ 20)
+        labels[idx] = new_y
+        stats += row
+    _sync(device)
+    dt = time.perf_counter() - t0
+    stats.tolist()  # the once-per-epoch read the training loop does
+    return _result(steps * batch, dt, t0 - t_start, batch, steps, device, precision="bf16 autocast" if cuda else "fp32",
+                   channels_last=cuda, compile=bool(compile_), step=step_source,
+                   parameters=hsaw.count_parameters(model))
+
+
+def measure_augment(images, nose, *, size, batch, steps, device):
+    """faces/s of ``augment.views`` alone (train mode): the input pipeline's ceiling."""
+    images, nose = images[:batch].to(device), nose[:batch].to(device)
+    gen = torch.Generator(device=device).manual_seed(0)
+    views(images, nose, size=size, train=True, generator=gen)
+    _sync(device)
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        views(images, nose, size=size, train=True, generator=gen)
+    _sync(device)
+    return {"faces_per_s": steps * batch / (time.perf_counter() - t0), "batch": batch, "steps": steps}
+
+
+# --- plumbing ------------------------------------------------------------------------------------------------
+
+def _sync(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def _reset_peak(device):
+    if device.type == "cuda":
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats(device)
+
+
+def _memory(device) -> dict:
+    if device.type == "cuda":
+        return {"peak_memory_bytes": int(torch.cuda.max_memory_allocated(device)),
+                "memory_kind": "torch.cuda.max_memory_allocated"}
+    # ru_maxrss is in KiB on Linux (bytes on macOS); the process's peak so far, workers not included
+    scale = 1 if sys.platform == "darwin" else 1024
+    return {"peak_memory_bytes": int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale),
+            "memory_kind": "peak RSS of the benchmark process (CPU)"}
+
+
+def _result(faces, seconds, warmup_s, batch, steps, device, **extra) -> dict:
+    return {"faces_per_s": faces / seconds, "seconds": seconds, "warmup_seconds": warmup_s, "batch_size": batch,
+            "steps": steps, **_memory(device), **extra}
+
+
+def run_size(size, args, device, images, labels, nose, log) -> dict:
+    compile_ = device.type == "cuda" if args.compile is None else args.compile
+    log(f"[{size} px] naive: batch {args.naive_batch_size}, {args.workers} DataLoader workers, fp32 eager ...")
+    naive = measure_naive(images, labels, nose, size=size, batch=args.naive_batch_size, steps=args.steps,
+                          warmup=args.warmup, workers=args.workers, device=device, variant=args.variant)
+    log(f"[{size} px] naive: {naive['faces_per_s']:,.0f} faces/s, peak {naive['peak_memory_bytes'] / 2**30:.2f} GiB")
+    log(f"[{size} px] ours: batch {args.batch_size}, compile {compile_} ...")
+    ours = measure_ours(images, labels, nose, size=size, batch=args.batch_size, steps=args.steps,
+                        warmup=args.warmup, device=device, variant=args.variant, compile_=compile_)
+    log(f"[{size} px] ours: {ours['faces_per_s']:,.0f} faces/s, peak {ours['peak_memory_bytes'] / 2**30:.2f} GiB "
+        f"(warm-up incl. compile {ours['warmup_seconds']:.1f} s)")
+    aug = measure_augment(images, nose, size=size, batch=args.batch_size, steps=max(2, args.steps), device=device)
+    ratio = ours["faces_per_s"] / naive["faces_per_s"]
+    log(f"[{size} px] speed-up {ratio:.2f}x; augment.views alone {aug['faces_per_s']:,.0f} faces/s")
+    return {"image_size": size, "naive": naive, "ours": ours, "ratio": ratio, "augment_only": aug}
+
+
+def parse_args(argv=None):
+    ap = argparse.ArgumentParser(prog="python -m recognition.bench", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--image-size", type=int, default=224)
+    ap.add_argument("--reduced-size", type=int, default=None,
+                    help="also time this smaller input (model adapted so V stays 121-d); default 112 for 224, "
+                         "0 to skip")
+    ap.add_argument("--batch-size", type=int, default=512, help="our step's batch")
+    ap.add_argument("--naive-batch-size", type=int, default=128, help="the naive pipeline's batch (paper: 128)")
+    ap.add_argument("--steps", type=int, default=30, help="timed steps per measurement")
+    ap.add_argument("--warmup", type=int, default=3, help="untimed steps first (compilation happens here)")
+    ap.add_argument("--workers", type=int, default=min(8, os.cpu_count() or 1), help="naive DataLoader workers")
+    ap.add_argument("--variant", choices=hsaw.VARIANTS, default="hsaw")
+    ap.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None,
+                    help="torch.compile our model (default: on CUDA only)")
+    ap.add_argument("--device", default=None, help="default: cuda if available, else cpu")
+    ap.add_argument("--json", help="write the results here")
+    a = ap.parse_args(argv)
+    if a.reduced_size is None:
+        a.reduced_size = a.image_size // 2 if a.image_size // 2 >= 64 else 0
+    for name in ("image_size", "reduced_size"):
+        v = getattr(a, name)
+        if v and v < 33:
+            ap.error(f"--{name.replace('_', '-')} {v}: HSAW needs at least 33 px")
+    if min(a.steps, a.batch_size, a.naive_batch_size) < 1 or a.warmup < 0:
+        ap.error("--steps, --batch-size, --naive-batch-size must be >= 1 and --warmup >= 0")
+    return a
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    log = lambda msg: print(msg, flush=True)
+    n = max(args.batch_size, args.naive_batch_size) * (args.steps + args.warmup)
+    n = max(n, FER_TRAIN_SIZE) if device.type == "cuda" else n
+    images, labels, nose = synthetic_faces(n)
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or "cpu"
+    log(f"device {device} ({name}), torch {torch.__version__}, {n} synthetic 48×48 faces, variant {args.variant}")
+    result = {"device": str(device), "device_name": name, "torch": torch.__version__,
+              "cpu_count": os.cpu_count(), "variant": args.variant, "n_faces": n,
+              "data": "synthetic uint8 48x48 (speed only)"}
+    result.update(run_size(args.image_size, args, device, images, labels, nose, log))
+    if args.reduced_size:
+        result["reduced"] = run_size(args.reduced_size, args, device, images, labels, nose, log)
+    log(f"summary: naive {result['naive']['faces_per_s']:,.0f} faces/s, ours {result['ours']['faces_per_s']:,.0f} "
+        f"faces/s at {args.image_size} px -> {result['ratio']:.2f}x")
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(result, indent=2))
+        log(f"wrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,19 @@
+"""APA strings: the paper's own numbers come out in the form the issue asks for."""
+
+from analysis.apa import apa_chi2, apa_t, fmt_p
+
+
+def test_welch_t_in_apa_form_with_true_minus():
+    assert apa_t(-0.619, 902.606, 0.536) == "t(902.61) = \u22120.62, p = .536"
+
+
+def test_integer_df_and_small_p():
+    assert apa_t(-11.686, 521.0, 3.5e-28) == "t(521) = \u221211.69, p < .001"
+
+
+def test_chi2_with_n():
+    assert apa_chi2(10.552, 1, 2520, 0.00116) == "\u03c7\u00b2(1, N = 2520) = 10.55, p = .001"
+
+
+def test_p_formatting_boundaries():
+    assert fmt_p(0.0009) == "p < .001" and fmt_p(0.001) == "p = .001" and fmt_p(0.0685) == "p = .069"

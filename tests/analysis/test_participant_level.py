@@ -1,0 +1,40 @@
+"""Participant-level paired tests: aggregation by hand, then scipy's paired t-test."""
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from analysis.participant_level import paired_side_test, participant_side_means
+from analysis.simulate import simulate_trials
+
+
+@pytest.fixture(scope="module")
+def trials():
+    return simulate_trials(n_participants=8, effect=1.0, seed=5)
+
+
+def test_means_are_per_participant_and_side(trials):
+    wide = participant_side_means(trials, "intensity")
+    sub = trials[(trials["participant"] == "P03") & (trials["visible_half"] == "right")]
+    assert wide.shape == (8, 2) and list(wide.columns) == ["left", "right"]
+    assert wide.loc["P03", "right"] == pytest.approx(sub["intensity"].mean())
+
+
+@pytest.mark.parametrize("dv", ["rt", "intensity", "correct"])
+def test_paired_test_matches_scipy_on_hand_aggregated_means(trials, dv):
+    r = paired_side_test(trials, dv)
+    m = trials.groupby(["participant", "visible_half"])[dv].mean().unstack()
+    ref = stats.ttest_rel(m["left"], m["right"])
+    assert r["t"] == pytest.approx(ref.statistic) and r["p"] == pytest.approx(ref.pvalue)
+    assert r["df"] == 7 and r["n_participants"] == 8
+    assert r["mean_diff"] == pytest.approx((m["left"] - m["right"]).mean())
+    ci = ref.confidence_interval()
+    assert (r["ci_low"], r["ci_high"]) == pytest.approx((ci.low, ci.high))
+    assert np.sign(r["cohen_d"]) == np.sign(r["mean_diff"])
+    assert r["wilcoxon_p"] == pytest.approx(stats.wilcoxon(m["left"], m["right"]).pvalue)
+
+
+def test_participant_missing_a_side_is_counted_not_hidden(trials):
+    cut = trials[~((trials["participant"] == "P02") & (trials["visible_half"] == "left"))]
+    r = paired_side_test(cut, "intensity")
+    assert r["n_participants"] == 7 and r["n_dropped_missing_side"] == 1 and r["df"] == 6

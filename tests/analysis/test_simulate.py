@@ -1,0 +1,66 @@
+"""Simulated logs: the experiment's format, reproducible, realistic, effect in the asked direction."""
+
+import json
+
+import numpy as np
+import pytest
+
+from analysis.load import load_logs
+from analysis.simulate import LOG_COLUMNS, main, simulate_trials, write_logs
+from stimuli.labels import EMOTIONS
+
+
+def test_same_seed_same_logs_different_seed_different_logs():
+    a, b = simulate_trials(3, seed=1), simulate_trials(3, seed=1)
+    assert a.equals(b)
+    assert not a.equals(simulate_trials(3, seed=2))
+
+
+def test_design_and_columns_follow_the_session_log_format():
+    t = simulate_trials(2, seed=0)
+    assert list(t.columns) == LOG_COLUMNS
+    one = t[t.participant == "P01"]
+    assert len(one) == 140 and list(one.trial) == list(range(1, 141))
+    assert (one.groupby(["emotion", "visible_half"]).size() == 10).all()
+    assert (one.correct == (one.emotion == one.response_emotion)).all()
+    assert (one.response_key == one.response_emotion.map(lambda e: EMOTIONS.index(e) + 1)).all()
+    assert (one.visible_image_side != one.visible_half).all()  # non-mirrored photos
+    assert one.intensity.between(1, 5).all() and (one.rt > 0).all()
+    assert (np.diff(one.stim_onset) > 0).all()
+
+
+def test_rts_are_lognormal_and_accuracy_depends_on_emotion():
+    t = simulate_trials(18, seed=3)
+    log_rt = np.log(t.rt)
+    assert abs(float(((log_rt - log_rt.mean()) ** 3).mean() / log_rt.std() ** 3)) < 0.3  # ~symmetric on log scale
+    assert t.rt.mean() > t.rt.median()  # right-skewed on the raw scale
+    acc = t.groupby("emotion").correct.mean()
+    assert acc["happiness"] > 0.85 and acc["fear"] < 0.6
+
+
+def test_effect_sets_direction_and_zero_means_none():
+    big = simulate_trials(18, effect=3.0, seed=7)
+    by = big.groupby("visible_half")
+    assert by.correct.mean()["left"] > by.correct.mean()["right"] + 0.05
+    assert by.intensity.mean()["left"] > by.intensity.mean()["right"] + 0.4
+    assert np.log(big[big.visible_half == "left"].rt).mean() < np.log(big[big.visible_half == "right"].rt).mean()
+    null = simulate_trials(18, effect=0.0, seed=7)
+    assert abs(null.groupby("visible_half").intensity.mean().diff().iloc[-1]) < 0.15
+
+
+def test_written_logs_pass_validation_and_sidecars_describe_sessions(tmp_path):
+    write_logs(simulate_trials(2, seed=0), tmp_path, meta={"seed": 0})
+    meta = json.loads((tmp_path / "P02_s1.json").read_text())
+    assert meta["n_trials_planned"] == 140 and meta["completed"] is True and meta["seed"] == 0
+    logs = load_logs(tmp_path)
+    assert len(logs.trials) == 280 and logs.exclusions.empty
+
+
+def test_cli_writes_logs_and_refuses_to_mix_with_existing(tmp_path, capsys):
+    assert main(["--participants", "2", "--out", str(tmp_path), "--seed", "1"]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["P01_s1.csv", "P01_s1.json", "P02_s1.csv", "P02_s1.json"]
+    assert main(["--participants", "2", "--out", str(tmp_path)]) == 1
+    assert "already holds session logs" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:
+        main(["--participants", "two", "--out", str(tmp_path)])
+    assert exc.value.code == 2

@@ -1,0 +1,68 @@
+"""Command-line behaviour that needs no window: refusals happen before anything is written."""
+
+import subprocess
+import sys
+
+from experiment.cli import main
+
+from .stimuli_fixture import make_stimuli
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "experiment", *args], capture_output=True, text=True, timeout=120)
+
+
+def test_help_shows_an_example_and_exits_zero():
+    out = run_cli("--help")
+    assert out.returncode == 0 and "example:" in out.stdout
+    out = run_cli("run", "--help")
+    assert out.returncode == 0 and "--resume" in out.stdout and "--simulate" in out.stdout
+
+
+def test_bad_participant_id_is_refused_before_anything_is_written(tmp_path):
+    manifest = make_stimuli(tmp_path / "stim", n_photos=2)
+    logs = tmp_path / "logs"
+    out = run_cli("run", "--participant", "../evil", "--conditions", str(manifest), "--logs", str(logs))
+    assert out.returncode == 2
+    assert out.stderr.strip().splitlines() == [
+        "error: participant ID '../evil' is not allowed: use 1-64 letters, digits, '-' or '_' (e.g. P07)"]
+    assert "Traceback" not in out.stderr
+    assert not logs.exists()
+
+
+def test_missing_stimulus_is_reported_by_line_before_a_window_opens(tmp_path, capsys):
+    manifest = make_stimuli(tmp_path / "stim", n_photos=3)
+    (tmp_path / "stim" / "images" / "photo02_right.png").unlink()
+    logs = tmp_path / "logs"
+    # in-process: would hang or fail on the missing DISPLAY if it got as far as a window
+    code = main(["run", "--participant", "P01", "--conditions", str(manifest), "--logs", str(logs)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "line 7: stimulus file 'images/photo02_right.png' not found" in err
+    assert not logs.exists()
+
+
+def test_existing_log_is_not_overwritten_without_resume(tmp_path, capsys):
+    manifest = make_stimuli(tmp_path / "stim", n_photos=2)
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    existing = logs / "P01_s1.csv"
+    existing.write_text("participant,trial\nP01,1\n")
+    code = main(["run", "--participant", "P01", "--conditions", str(manifest), "--logs", str(logs)])
+    assert code == 2
+    assert "already exists: add --resume" in capsys.readouterr().err
+    assert existing.read_text() == "participant,trial\nP01,1\n"
+    code = main(["run", "--participant", "P02", "--conditions", str(manifest), "--logs", str(logs), "--resume"])
+    assert code == 2
+    assert "nothing to resume" in capsys.readouterr().err
+
+
+def test_order_command_prints_the_same_order_every_time(tmp_path):
+    manifest = make_stimuli(tmp_path / "stim", n_photos=5)
+    first = run_cli("order", "--participant", "P07", "--conditions", str(manifest))
+    again = run_cli("order", "--participant", "P07", "--conditions", str(manifest))
+    other = run_cli("order", "--participant", "P08", "--conditions", str(manifest))
+    assert first.returncode == 0 and first.stdout == again.stdout and first.stdout != other.stdout
+    lines = first.stdout.splitlines()
+    assert "seed 7001" in lines[0]
+    assert len(lines) == 2 + 10

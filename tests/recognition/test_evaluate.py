@@ -1,0 +1,56 @@
+"""train → evaluate on synthetic data: accuracy, per-class accuracy, confusion matrix and half weights agree."""
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from recognition.evaluate import summarize
+from recognition.train import load_checkpoint
+
+from .conftest import run_module
+
+DATA = "n=32,size=48,classes=4,seed=1"
+
+
+def test_evaluate_cli_writes_accuracy_confusion_and_half_weights(tiny_run, tmp_path):
+    proc = run_module("recognition.evaluate", [str(tiny_run / "checkpoint_best.pt"), "--dataset", "synthetic",
+                                               "--data", DATA, "--split", "val", "--out", str(tmp_path)])
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    res = json.loads((tmp_path / "eval_val.json").read_text())
+    cm = np.array(res["confusion"])
+    assert cm.shape == (4, 4) and cm.sum() == 32 == res["n"]
+    assert res["accuracy"] == pytest.approx(np.trace(cm) / 32)
+    for k, c in enumerate(res["class_names"]):
+        assert res["per_class_accuracy"][c] == pytest.approx(cm[k, k] / cm[k].sum())
+        assert 0 < res["mean_w_left"][c] < 1 and 0 < res["mean_w_right"][c] < 1
+    # the best checkpoint's validation accuracy in training is what evaluate reproduces
+    best = json.loads((tiny_run / "summary.json").read_text())["best_val_acc"]
+    assert res["accuracy"] == pytest.approx(best)
+    csv_rows = (tmp_path / "confusion_val.csv").read_text().splitlines()
+    assert csv_rows[0] == "true\\pred,class0,class1,class2,class3"
+    assert [int(v) for v in csv_rows[1].split(",")[1:]] == cm[0].tolist()
+    assert (tmp_path / "confusion_val.png").stat().st_size > 1000
+    assert f"accuracy {res['accuracy']:.4f}" in proc.stdout
+
+
+def test_evaluate_refuses_a_dataset_with_other_classes(tiny_run, tmp_path):
+    proc = run_module("recognition.evaluate", [str(tiny_run / "checkpoint_best.pt"), "--dataset", "synthetic",
+                                               "--data", "n=14,size=48,classes=7", "--out", str(tmp_path)])
+    assert proc.returncode == 2 and proc.stderr.startswith("error: ") and "differ" in proc.stderr
+
+
+def test_summarize_divides_weights_by_class_counts():
+    result = {"confusion": torch.tensor([[2, 1], [0, 1]]), "count": torch.tensor([3, 1]),
+              "w_left": torch.tensor([1.5, 0.2]), "w_right": torch.tensor([0.3, 0.9])}
+    s = summarize(result, ["a", "b"], has_weights=True)
+    assert s["accuracy"] == pytest.approx(0.75)
+    assert s["per_class_accuracy"] == {"a": pytest.approx(2 / 3), "b": 1.0}
+    assert s["mean_w_left"] == {"a": pytest.approx(0.5), "b": pytest.approx(0.2)}
+    assert s["mean_w_right_all"] == pytest.approx(0.3)
+
+
+def test_load_checkpoint_rebuilds_the_trained_model(tiny_run):
+    model, config, ckpt = load_checkpoint(tiny_run / "checkpoint_last.pt")
+    assert config["image_size"] == 48 and config["num_classes"] == 4 and model.attention is not None
+    torch.testing.assert_close(model.state_dict()["fusion.fc.weight"], ckpt["model"]["fusion.fc.weight"])

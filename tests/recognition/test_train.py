@@ -1,0 +1,147 @@
+"""Training loop: outputs and their numbers, §4.5 re-labels kept in the checkpoint, resume after SIGKILL,
+folds/seeds summaries, schedule choice, and one-line user errors."""
+import csv
+import json
+import signal
+
+import numpy as np
+import pytest
+import torch
+
+from recognition import train
+from recognition.data import synthetic_faceset
+
+from .conftest import TINY_TRAIN_ARGS, run_module
+
+
+def _metrics(run_dir):
+    with open(run_dir / "metrics.csv") as f:
+        return list(csv.DictReader(f))
+
+
+def test_run_writes_every_output_and_the_loss_is_the_weighted_sum_of_its_terms(tiny_run):
+    for name in ("config.json", "metrics.csv", "summary.json", "checkpoint_last.pt", "checkpoint_best.pt",
+                 "relabels.csv", "confusion_matrix.png", "confusion_matrix.csv", "train.log"):
+        assert (tiny_run / name).is_file(), name
+    assert list((tiny_run / "tensorboard").glob("events.out.tfevents.*"))
+    rows = _metrics(tiny_run)
+    assert [int(r["epoch"]) for r in rows] == [1, 2]
+    for r in rows:  # L = 3·L_w + 1·L_F + 2·L_C per sample, so also for the epoch means
+        expect = 3 * float(r["l_w"]) + float(r["l_f"]) + 2 * float(r["l_c"])
+        assert float(r["loss"]) == pytest.approx(expect, rel=1e-5)
+        assert 0 < float(r["w_left"]) < 1 and 0 < float(r["w_right"]) < 1
+        assert 0 <= float(r["val_acc"]) <= 1
+    assert int(rows[0]["relabeled"]) == 0  # re-labeling starts at epoch 2 here
+    summary = json.loads((tiny_run / "summary.json").read_text())
+    assert summary["from_scratch"] is True and summary["pretrained"] is None
+    assert summary["schedule"] == "onecycle" and "from scratch" in summary["schedule_reason"]
+    assert summary["best_val_acc"] == pytest.approx(max(float(r["val_acc"]) for r in rows))
+    cfg = json.loads((tiny_run / "config.json").read_text())
+    assert cfg["lr_used"] == pytest.approx(0.1 * 8 / 256) and cfg["variant"] == "hsaw"
+
+
+def test_relabels_are_logged_and_kept_in_the_checkpoint_labels(tiny_run):
+    ckpt = torch.load(tiny_run / "checkpoint_last.pt", map_location="cpu", weights_only=False)
+    original = synthetic_faceset(n=32, size=48, classes=4, seed=1).labels
+    with open(tiny_run / "relabels.csv") as f:
+        log = list(csv.DictReader(f))
+    assert len(log) == int(_metrics(tiny_run)[1]["relabeled"]) == int(_metrics(tiny_run)[1]["labels_changed_total"])
+    assert len(log) > 0  # the fixture is sized so that §4.5 fires at epoch 2
+    expected = original.clone()
+    for r in log:
+        assert int(r["epoch"]) == 2 and original[int(r["index"])] == int(r["old"])
+        expected[int(r["index"])] = int(r["new"])
+    assert torch.equal(ckpt["train_labels"], expected)
+    assert ckpt["epoch"] == 2 and ckpt["config"]["class_names"] == [f"class{k}" for k in range(4)]
+
+
+def test_resume_after_sigkill_ends_with_the_same_metrics_and_weights(tiny_run, tmp_path):
+    out = tmp_path / "killed"
+    killed = run_module("recognition.train", [*TINY_TRAIN_ARGS, "--out", str(out)],
+                        env_extra={"HSAW_TEST_KILL_AFTER_EPOCH": "1"})
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    assert len(_metrics(out)) == 1 and not (out / "summary.json").exists()
+    resumed = run_module("recognition.train", ["--resume", str(out)])
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert "resumed from" in resumed.stdout
+    ref, got = _metrics(tiny_run), _metrics(out)
+    assert len(got) == 2
+    for a, b in zip(ref, got):
+        for key in a:
+            if key != "time_s":
+                assert float(b[key]) == pytest.approx(float(a[key]), abs=1e-6, nan_ok=True), key
+    ca = torch.load(tiny_run / "checkpoint_last.pt", map_location="cpu", weights_only=False)
+    cb = torch.load(out / "checkpoint_last.pt", map_location="cpu", weights_only=False)
+    for k, v in ca["model"].items():
+        torch.testing.assert_close(cb["model"][k], v, atol=1e-6, rtol=0)
+    assert torch.equal(ca["train_labels"], cb["train_labels"])
+    assert (out / "relabels.csv").read_text() == (tiny_run / "relabels.csv").read_text()
+
+
+def test_folds_write_one_subrun_each_and_a_mean_sd_summary_for_a_half_face_classifier(tmp_path):
+    out = tmp_path / "cv"
+    rc = train.main(["--dataset", "synthetic", "--data", "n=16,size=48,classes=2", "--half", "left",
+                     "--image-size", "48", "--batch-size", "8", "--epochs", "1", "--folds", "2", "--seeds", "1",
+                     "--no-compile", "--out", str(out)])
+    assert rc == 0
+    subs = sorted(p.name for p in out.iterdir() if p.is_dir())
+    assert subs == ["fold1_seed0", "fold2_seed0"]
+    summary = json.loads((out / "summary.json").read_text())
+    accs = [json.loads((out / s / "summary.json").read_text())["best_val_acc"] for s in subs]
+    assert summary["best_val_acc"] == accs
+    assert summary["best_val_acc_mean"] == pytest.approx(np.mean(accs))
+    assert summary["best_val_acc_sd"] == pytest.approx(np.std(accs, ddof=1))
+    cfg = json.loads((out / "fold1_seed0" / "config.json").read_text())
+    assert cfg["half"] == "left" and cfg["variant"] == "baseline" and cfg["val_source"] == "fold 1/2 of train"
+    assert json.loads((out / "fold1_seed0" / "summary.json").read_text())["parameters"] == \
+        json.loads((out / "fold2_seed0" / "summary.json").read_text())["parameters"]
+
+
+def test_schedule_is_the_papers_with_pretrained_weights_and_onecycle_from_scratch():
+    cfg = dict(train.DEFAULTS, batch_size=512)
+    assert train.resolve_schedule(cfg, pretrained=True)[:2] == ("paper", 0.001)
+    sched, lr, why = train.resolve_schedule(cfg, pretrained=False)
+    assert (sched, lr) == ("onecycle", pytest.approx(0.2)) and "underfits" in why
+    assert train.resolve_schedule(dict(cfg, lr=0.05, schedule="cosine"), pretrained=False)[:2] == ("cosine", 0.05)
+
+
+def test_onecycle_optimizer_is_nesterov_and_paper_optimizer_is_constant():
+    model = torch.nn.Linear(2, 2)
+    opt, sched = train.make_optimizer(model, dict(train.DEFAULTS, epochs=2), "paper", 0.001, 5)
+    assert not opt.param_groups[0]["nesterov"] and opt.param_groups[0]["weight_decay"] == 5e-4
+    for _ in range(7):
+        opt.step()
+        sched.step()
+    assert opt.param_groups[0]["lr"] == pytest.approx(0.001)
+    opt, _ = train.make_optimizer(model, dict(train.DEFAULTS, epochs=2), "onecycle", 0.1, 5)
+    # OneCycle cycles momentum 0.95 → 0.85 → 0.95 against the lr (Smith 2018), torch's default
+    assert opt.param_groups[0]["nesterov"] and opt.param_groups[0]["momentum"] == 0.95
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["--dataset", "synthetic", "--out", "X"], "--data and --out are required"),
+    (["--dataset", "fer2013", "--data", "MISSING/fer2013.csv", "--out", "OUT", "--midline", "center"],
+     "no such file or folder"),
+    (["--resume", "NOWHERE"], "no config.json"),
+    (["--dataset", "synthetic", "--data", "n=8,size=48,bogus=1", "--out", "OUT"], "bad part 'bogus=1'"),
+    (["--dataset", "synthetic", "--data", "n=8", "--image-size", "32", "--out", "OUT"], "at least 33"),
+])
+def test_user_errors_are_one_line_with_exit_code_2(argv, message, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert train.main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and message in err and "\n" not in err
+
+
+def test_missing_midline_cache_says_how_to_build_it(tmp_path, capsys):
+    px = " ".join(["9"] * 2304)
+    (tmp_path / "fer2013.csv").write_text(f'emotion,pixels,Usage\n0,"{px}",Training\n1,"{px}",PublicTest\n')
+    assert train.main(["--dataset", "fer2013", "--data", str(tmp_path / "fer2013.csv"), "--out",
+                       str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert "python -m recognition.landmarks --dataset fer2013" in err and "--midline center" in err
+
+
+def test_existing_run_is_not_overwritten(tiny_run, capsys):
+    assert train.main([*TINY_TRAIN_ARGS, "--out", str(tiny_run)]) == 2
+    assert "--resume" in capsys.readouterr().err

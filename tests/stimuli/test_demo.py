@@ -1,0 +1,51 @@
+"""The shipped demo photo and `python -m stimuli demo`."""
+
+from __future__ import annotations
+
+import csv
+
+import cv2
+
+from stimuli.cli import main
+from stimuli.demo import demo_photo_path, write_demo
+from stimuli.label_file import read_label_file
+from stimuli.labels import EMOTIONS
+
+from .conftest import read_manifest
+
+
+def test_demo_photo_is_small_and_licensed():
+    path = demo_photo_path()
+    assert path.stat().st_size < 300_000
+    licence = (path.parent / "LICENSE.md").read_text()
+    assert "public domain" in licence and "Eileen Collins" in licence and "fictitious" in licence.lower()
+
+
+def test_demo_writes_valid_labels_for_all_emotions_with_fictitious_note(tmp_path):
+    labels_csv = write_demo(tmp_path / "demo", photos_per_emotion=2, size=256)
+    labels = read_label_file(labels_csv, tmp_path / "demo" / "photos")
+    assert len(labels) == 14
+    assert sorted({l.emotion for l in labels}) == sorted(EMOTIONS)
+    assert [l.gender for l in labels].count("female") == 7
+    assert 0 < sum(l.mirrored for l in labels) < 14
+    assert "FICTITIOUS" in (tmp_path / "demo" / "README.txt").read_text()
+    img = cv2.imread(str(tmp_path / "demo" / "photos" / labels[0].file))
+    assert img.shape == (256, 256, 3)
+
+
+def test_demo_build_makes_two_stimuli_per_photo(tmp_path, capsys):
+    assert main(["demo", str(tmp_path / "d"), "--photos-per-emotion", "1", "--size", "192", "--build"]) == 0
+    rows = read_manifest(tmp_path / "d" / "stimuli" / "manifest.csv")
+    assert len(rows) == 14
+    with (tmp_path / "d" / "labels.csv").open() as fh:
+        mirrored = {r["file"]: r["mirrored"] for r in csv.DictReader(fh)}
+    for r in rows:
+        assert r["mirrored"] == mirrored[r["source"]]
+        assert (r["visible_image_side"] == r["visible_half"]) == (r["mirrored"] == "1")
+    assert "manifest" in capsys.readouterr().out
+
+
+def test_demo_refuses_to_overwrite_existing_photos(tmp_path, capsys):
+    write_demo(tmp_path / "d", photos_per_emotion=1, size=64)
+    assert main(["demo", str(tmp_path / "d")]) == 2
+    assert "already holds files" in capsys.readouterr().err
