@@ -18,13 +18,15 @@ COLORS = {"left": "#1b6ca8", "right": "#d1495b"}
 
 def rt_distribution(data: pd.DataFrame) -> plt.Figure:
     """RT histograms of correct trials by visible half, linear and log axis."""
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), constrained_layout=True)
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6),
+                             gridspec_kw=dict(left=0.07, right=0.98, bottom=0.15, top=0.9, wspace=0.25))
     sub = data[data["correct"] == 1]
     hi = np.quantile(sub["rt"], 0.995) if len(sub) else 1
     for side in SIDES:
         x = sub.loc[sub["visible_half"] == side, "rt"]
-        axes[0].hist(x, bins=np.linspace(0, hi, 50), alpha=0.55, color=COLORS[side], label=f"{side} (n={len(x)})")
-        axes[1].hist(np.log(x), bins=50, alpha=0.55, color=COLORS[side], label=side)
+        axes[0].hist(x, bins=np.linspace(0, hi, 50), alpha=0.55, color=COLORS[side], label=f"{side} (n={len(x)})",
+                     histtype="stepfilled")
+        axes[1].hist(np.log(x), bins=50, alpha=0.55, color=COLORS[side], label=side, histtype="stepfilled")
     axes[0].set(xlabel="RT (s), correct trials", ylabel="trials", title="RT distribution by visible half")
     axes[1].set(xlabel="log RT", ylabel="trials", title="log RT (the mixed model's scale)")
     axes[0].legend(frameon=False)
@@ -34,7 +36,7 @@ def rt_distribution(data: pd.DataFrame) -> plt.Figure:
 def rt_by_emotion(data: pd.DataFrame) -> plt.Figure:
     """Box plots of correct-trial RT per emotion and side."""
     sub = data[data["correct"] == 1]
-    fig, ax = plt.subplots(figsize=(10, 3.6), constrained_layout=True)
+    fig, ax = plt.subplots(figsize=(10, 3.6), gridspec_kw=dict(left=0.08, right=0.98, bottom=0.1, top=0.9))
     pos, vals, cols = [], [], []
     for i, e in enumerate(EMOTIONS):
         for k, side in enumerate(SIDES):
@@ -54,7 +56,7 @@ def rt_by_emotion(data: pd.DataFrame) -> plt.Figure:
 def accuracy_by_emotion_plot(data: pd.DataFrame) -> plt.Figure:
     """Proportion correct per emotion and side."""
     acc = accuracy_by_emotion(data)
-    fig, ax = plt.subplots(figsize=(10, 3.6), constrained_layout=True)
+    fig, ax = plt.subplots(figsize=(10, 3.6), gridspec_kw=dict(left=0.08, right=0.98, bottom=0.1, top=0.9))
     x = np.arange(len(EMOTIONS))
     for k, side in enumerate(SIDES):
         a = acc[acc["visible_half"] == side].set_index("emotion").reindex(EMOTIONS)["accuracy"]
@@ -68,7 +70,7 @@ def accuracy_by_emotion_plot(data: pd.DataFrame) -> plt.Figure:
 
 def intensity_distribution(data: pd.DataFrame) -> plt.Figure:
     """Share of each intensity rating (1–5) per side."""
-    fig, ax = plt.subplots(figsize=(6, 3.4), constrained_layout=True)
+    fig, ax = plt.subplots(figsize=(6, 3.4), gridspec_kw=dict(left=0.12, right=0.97, bottom=0.15, top=0.9))
     x = np.arange(1, 6)
     for k, side in enumerate(SIDES):
         s = data.loc[data["visible_half"] == side, "intensity"]
@@ -81,7 +83,8 @@ def intensity_distribution(data: pd.DataFrame) -> plt.Figure:
 
 def confusion_matrices(data: pd.DataFrame) -> plt.Figure:
     """Row-normalised confusion matrices (true × answered emotion), one per side."""
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.6), constrained_layout=True)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.6),
+                             gridspec_kw=dict(left=0.1, right=0.9, bottom=0.2, top=0.93, wspace=0.45))
     for ax, side in zip(axes, SIDES):
         cm = confusion_matrix(data, side=side, normalize=True).to_numpy(dtype=float)
         im = ax.imshow(cm, vmin=0, vmax=1, cmap="Blues")
@@ -93,18 +96,19 @@ def confusion_matrices(data: pd.DataFrame) -> plt.Figure:
         ax.set_xticks(range(len(EMOTIONS)), EMOTIONS, rotation=45, ha="right")
         ax.set_yticks(range(len(EMOTIONS)), EMOTIONS)
         ax.set(xlabel="answered", ylabel="true", title=f"{side} half visible")
-    fig.colorbar(im, ax=axes, shrink=0.8, label="proportion of row")
+    fig.colorbar(im, cax=fig.add_axes([0.92, 0.2, 0.015, 0.73]), label="proportion of row")
     return fig
 
 
 def participant_pairs(wide: dict[str, pd.DataFrame]) -> plt.Figure:
     """Per-participant left vs right means (one line per person) for each measure."""
-    fig, axes = plt.subplots(1, len(wide), figsize=(4 * len(wide), 3.6), constrained_layout=True)
+    fig, axes = plt.subplots(1, len(wide), figsize=(4 * len(wide), 3.6),
+                             gridspec_kw=dict(left=0.06, right=0.98, bottom=0.1, top=0.82, wspace=0.25))
     axes = np.atleast_1d(axes)
     for ax, (label, w) in zip(axes, wide.items()):
         w = w.dropna()
-        for _, row in w.iterrows():
-            ax.plot([0, 1], [row["left"], row["right"]], color="grey", alpha=0.5, marker="o", ms=3)
+        # One call for all participants: a column per person.
+        ax.plot([0, 1], w[["left", "right"]].to_numpy().T, color="grey", alpha=0.5, marker="o", ms=3)
         ax.plot([0, 1], [w["left"].mean(), w["right"].mean()], color="black", lw=2.5, marker="o")
         ax.set_xticks([0, 1], ["left", "right"])
         ax.set(title=label, xlim=(-0.3, 1.3))

@@ -15,7 +15,7 @@ body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;max-width:
 h1{font-size:1.6em;margin-bottom:0} h2{border-bottom:2px solid #1b6ca8;padding-bottom:3px;margin-top:1.8em}
 table{border-collapse:collapse;margin:8px 0 16px;font-size:0.86em}
 th,td{border:1px solid #ccc;padding:3px 7px;text-align:right} th{background:#eef3f8}
-td:first-child,th:first-child{text-align:left}
+td:first-child,th:first-child,td.txt{text-align:left}
 tr.paper td{background:#fff6d9;font-weight:600}
 .note{background:#f3f7ee;border-left:4px solid #5a8f29;padding:8px 12px;margin:10px 0}
 .warn{background:#fdf0ef;border-left:4px solid #c0392b;padding:8px 12px;margin:10px 0}
@@ -52,14 +52,15 @@ def _table(df: pd.DataFrame, floatfmt: int = 3, highlight: list[bool] | None = N
             name = str(col).lower()
             is_p = name == "p" or name.endswith("_p")
             if isinstance(v, float) and is_p and not pd.isna(v):
-                cells.append(f"<td>{fmt_p(v).replace('p = ', '')}</td>")
+                cells.append(f"<td>{fmt_p(v).replace('p = ', '').replace('p < ', '< ').replace(' ', chr(160))}</td>")
             elif isinstance(v, float) and not pd.isna(v) and float(v).is_integer() and (
                     name in ("df", "n", "n_obs") or name.startswith("n_") or name.startswith("n ")):
                 cells.append(f"<td>{int(v)}</td>")
             elif isinstance(v, float):
                 cells.append(f"<td>{_num(v, floatfmt)}</td>")
             else:
-                cells.append(f"<td>{_e('' if v is None or (not isinstance(v, str) and pd.isna(v)) else v)}</td>")
+                text = "" if v is None or (not isinstance(v, str) and pd.isna(v)) else v
+                cells.append(f"<td class='txt'>{_e(text)}</td>" if isinstance(v, str) else f"<td>{_e(text)}</td>")
         cls = ' class="paper"' if highlight and highlight[i] else ""
         rows.append(f"<tr{cls}>{''.join(cells)}</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
@@ -84,7 +85,8 @@ def _ttest_section(name: str, res: dict) -> str:
         r = res[v]
         rows.append({"variant": ("Student (equal variances)" if v == "student" else "Welch")
                      + (" ← paper" if v == res["paper_variant"] else ""),
-                     "t": r["t"], "df": r["df"], "p": fmt_p(r["p"]), f"mean diff ({g1} − {g2})": r["mean_diff"],
+                     "t": r["t"], "df": r["df"], "p": fmt_p(r["p"]).replace(" ", chr(160)),
+                     f"mean diff ({g1} − {g2})": r["mean_diff"],
                      "95% CI low": r["ci_low"], "95% CI high": r["ci_high"]})
     lev, d = res["levene"], res["cohen_d"]
     return (f"<h3>{_e(title)} <span class='small'>({_e(res['subset'])})</span></h3>"
@@ -195,6 +197,8 @@ def render_html(results: dict, tables: dict[str, pd.DataFrame], pngs: dict[str, 
     acc = tables["per_emotion_accuracy"].pivot(index="emotion", columns="visible_half",
                                                values=["n", "n_correct", "accuracy"])
     acc.columns = [f"{b} {a}" for a, b in acc.columns]
+    counts = [c for c in acc.columns if not c.endswith("accuracy")]
+    acc[counts] = acc[counts].fillna(0).astype(int)
     parts.append(_table(acc.reindex(tables["per_emotion_accuracy"]["emotion"].unique()).reset_index()))
     parts.append(_img(pngs, "confusion_matrices", "confusion matrices per side"))
     parts.append("<h2>Distributions</h2>")

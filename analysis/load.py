@@ -58,42 +58,41 @@ def _format(p: dict, n_more: int) -> str:
 def row_problems(df: pd.DataFrame, file: str) -> list[dict]:
     """Per-row checks of one session table (already read as strings).
 
-    Returns one dict per problem; the caller decides between error and exclusion.
+    Returns one dict per problem, in file order; the caller decides between
+    error and exclusion. Checks are vectorised; dicts are built only for bad rows.
     """
-    problems = []
     rt = pd.to_numeric(df["rt"], errors="coerce").to_numpy(dtype=float)
-    intensity = pd.to_numeric(df["intensity"], errors="coerce").to_numpy(dtype=float)
-    correct = pd.to_numeric(df["correct"], errors="coerce").to_numpy(dtype=float)
-    for i, raw in enumerate(df.to_dict("records")):
-        line = raw["_line"]
-        if not np.isfinite(rt[i]):
-            problems.append(_problem(file, line, "rt", raw["rt"], "rt is not a number"))
-        elif rt[i] <= 0:
-            problems.append(_problem(file, line, "rt", raw["rt"], "rt must be > 0 seconds"))
-        if not np.isfinite(intensity[i]):
-            problems.append(_problem(file, line, "intensity", raw["intensity"], "intensity is not a number"))
-        elif intensity[i] != round(intensity[i]) or not 1 <= intensity[i] <= 5:
-            problems.append(_problem(file, line, "intensity", raw["intensity"],
-                                     "intensity must be an integer 1-5"))
-        for col in ("emotion", "response_emotion"):
-            if raw[col] not in EMOTIONS:
-                problems.append(_problem(file, line, col, raw[col],
-                                         f"unknown emotion (expected one of {', '.join(EMOTIONS)})"))
-        if raw["visible_half"] not in SIDES:
-            problems.append(_problem(file, line, "visible_half", raw["visible_half"],
-                                     "unknown side (expected left or right)"))
-        if correct[i] not in (0, 1):
-            problems.append(_problem(file, line, "correct", raw["correct"], "correct must be 1 or 0"))
-        elif raw["emotion"] in EMOTIONS and raw["response_emotion"] in EMOTIONS:
-            expected = int(raw["emotion"] == raw["response_emotion"])
-            if int(correct[i]) != expected:
-                problems.append(_problem(
-                    file, line, "correct", raw["correct"],
-                    f"disagrees with emotion={raw['emotion']} and response_emotion={raw['response_emotion']} "
-                    f"(expected {expected})"))
-        if not re.fullmatch(r"[0-9]+", str(raw["trial"])):
-            problems.append(_problem(file, line, "trial", raw["trial"], "trial must be a positive integer"))
-    return problems
+    inten = pd.to_numeric(df["intensity"], errors="coerce").to_numpy(dtype=float)
+    corr = pd.to_numeric(df["correct"], errors="coerce").to_numpy(dtype=float)
+    emo_ok = df["emotion"].isin(EMOTIONS).to_numpy()
+    resp_ok = df["response_emotion"].isin(EMOTIONS).to_numpy()
+    expected = (df["emotion"] == df["response_emotion"]).to_numpy().astype(float)
+    corr_valid = np.isin(corr, (0.0, 1.0))
+    with np.errstate(invalid="ignore"):
+        checks = [  # (bad mask, column, reason) in the order problems are listed within a row
+            (~np.isfinite(rt), "rt", lambda r: "rt is not a number"),
+            (np.isfinite(rt) & (rt <= 0), "rt", lambda r: "rt must be > 0 seconds"),
+            (~np.isfinite(inten), "intensity", lambda r: "intensity is not a number"),
+            (np.isfinite(inten) & ((inten != np.round(inten)) | (inten < 1) | (inten > 5)), "intensity",
+             lambda r: "intensity must be an integer 1-5"),
+            (~emo_ok, "emotion", lambda r: f"unknown emotion (expected one of {', '.join(EMOTIONS)})"),
+            (~resp_ok, "response_emotion",
+             lambda r: f"unknown emotion (expected one of {', '.join(EMOTIONS)})"),
+            (~df["visible_half"].isin(SIDES).to_numpy(), "visible_half",
+             lambda r: "unknown side (expected left or right)"),
+            (~corr_valid, "correct", lambda r: "correct must be 1 or 0"),
+            (corr_valid & emo_ok & resp_ok & (corr != expected), "correct",
+             lambda r: (f"disagrees with emotion={r['emotion']} and response_emotion={r['response_emotion']} "
+                        f"(expected {int(r['emotion'] == r['response_emotion'])})")),
+            (~df["trial"].str.fullmatch(r"[0-9]+").to_numpy(dtype=bool), "trial",
+             lambda r: "trial must be a positive integer"),
+        ]
+    problems = []
+    for k, (mask, column, reason) in enumerate(checks):
+        for i in np.flatnonzero(mask):
+            r = df.iloc[i]
+            problems.append((i, k, _problem(file, r["_line"], column, r[column], reason(r))))
+    return [p for _, _, p in sorted(problems, key=lambda x: (x[0], x[1]))]
 
 
 def _read_sidecar(csv_path: Path) -> dict:

@@ -42,7 +42,7 @@ def _fit_lmm(d: pd.DataFrame, y: str) -> dict:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         model = smf.mixedlm(f"{y} ~ left", d, groups="one", re_formula="0", vc_formula=RANDOM)
-        # Small dense solves: threaded BLAS only adds contention (3x slower on 2 shared cores).
+        # Small dense solves: threaded BLAS only adds contention (2-4x slower on 2 shared cores).
         # Powell first: the gradient optimisers stall on the intensity model; lbfgs is the fallback.
         with threadpool_limits(1):
             res = model.fit(reml=True, method=["powell", "lbfgs"])

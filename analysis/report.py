@@ -211,7 +211,8 @@ def write_outputs(results: dict, tables: dict[str, pd.DataFrame], trials: pd.Dat
     pngs = {}
     for name, fig in figs.items():
         buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=100)
+        # Fast zlib level: the PNGs are embedded once; size matters less than time.
+        fig.savefig(buf, format="png", dpi=100, pil_kwargs={"compress_level": 1})
         figures.plt.close(fig)
         pngs[name] = buf.getvalue()
         (out / f"{name}.png").write_bytes(pngs[name])

@@ -90,8 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
     sim = run.add_argument_group("simulated participant")
     sim.add_argument("--simulate", action="store_true", help="an automated participant answers (pilots, demos)")
     sim.add_argument("--sim-accuracy", type=float, default=0.7, help="P(correct emotion) (default 0.7)")
-    sim.add_argument("--sim-rt-mean", type=float, default=0.45, help="mean RT in s, lognormal (default 0.45)")
-    sim.add_argument("--sim-rt-sd", type=float, default=0.15, help="RT sd in s (default 0.15)")
+    sim.add_argument("--sim-rt-mean", type=float, default=0.35, help="mean RT in s, lognormal (default 0.35)")
+    sim.add_argument("--sim-rt-sd", type=float, default=0.1, help="RT sd in s (default 0.1)")
     sim.add_argument("--sim-seed", type=int, default=None, help="default: derived from the participant number")
     dev = run.add_argument_group("automation")
     dev.add_argument("--screenshots", type=Path, default=None,

@@ -70,9 +70,9 @@ def monitor_spec(config: dict | None = None, width_cm=None, distance_cm=None, sc
         used_defaults.append("width_cm")
     distance = distance_cm if distance_cm is not None else config.get("distance_cm", DEFAULT_DISTANCE_CM)
     size = screen_size if screen_size is not None else config.get("resolution_px")
-    if size is None:
+    detected = size is None
+    if detected:
         size = detected_size
-        used_defaults.append("resolution_px (detected)")
     if size is None:
         raise ValueError("screen resolution unknown: pass --screen-size WxH or resolution_px in the config")
     size = tuple(int(v) for v in size)
@@ -82,6 +82,8 @@ def monitor_spec(config: dict | None = None, width_cm=None, distance_cm=None, sc
     if len(size) != 2 or min(size) <= 0:
         raise ValueError(f"monitor resolution must be [width, height] in pixels, got {list(size)!r}")
     source = "options/config" if not used_defaults else "defaults for " + ", ".join(used_defaults)
+    if detected:
+        source += "; resolution detected"
     return MonitorSpec(float(width), float(distance), size, str(config.get("name", "halfface-lab")), source)
 
 

@@ -37,8 +37,16 @@ class KeyboardResponder:
 
     def poll(self):
         # waitRelease=False: the press itself ends the screen, as in §3.1.2.
+        # Pitfall: with waitRelease=False PsychoPy skips presses whose release has
+        # already arrived, so a quick tap that falls between two polls (a slow
+        # frame) would be lost; completed presses are therefore collected too.
+        # Both carry rt from the key-down time.
         pressed = self.kb.getKeys(keyList=self._valid, waitRelease=False, clear=True)
-        return Press(pressed[0].name, float(pressed[0].rt)) if pressed else None
+        pressed += self.kb.getKeys(keyList=self._valid, waitRelease=True, clear=True)
+        if not pressed:
+            return None
+        first = min(pressed, key=lambda k: k.tDown)
+        return Press(first.name, float(first.rt))
 
 
 class SimulatedResponder:

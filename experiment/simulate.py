@@ -25,7 +25,7 @@ class SimulatedParticipant:
     the defaults keep a 30-trial demo well under a minute.
     """
 
-    def __init__(self, seed: int, accuracy: float = 0.7, rt_mean: float = 0.45, rt_sd: float = 0.15):
+    def __init__(self, seed: int, accuracy: float = 0.7, rt_mean: float = 0.35, rt_sd: float = 0.1):
         if not 0 <= accuracy <= 1:
             raise ValueError(f"simulated accuracy must be between 0 and 1, got {accuracy}")
         self.accuracy = accuracy

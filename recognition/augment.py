@@ -81,8 +81,8 @@ def views(
     if half_mode not in HALF_MODES:
         raise ValueError(f"half_mode must be one of {HALF_MODES}, got {half_mode!r}")
     dev = images_u8.device
-    mean_t = _channel_vector(mean, dev)
-    std_t = _channel_vector(std, dev)
+    scale = 1.0 / _channel_vector(std, dev)
+    shift = -_channel_vector(mean, dev) * scale
 
     src = images_u8.unsqueeze(1).to(torch.float32).div_(255.0)
     if H > size or W > size:
@@ -122,19 +122,19 @@ def views(
 
     ones, zeros = torch.ones(B, device=dev), torch.zeros(B, device=dev)
     face01, a, erased = sample(ones, zeros)
-    whole = _finish(face01, erased, None, mean_t, std_t)
+    whole = _finish(face01, erased, None, scale, shift)
     nu = nose_u[:, None, None, None]
     if half_mode == "mask":
-        left = _finish(face01, erased, a < nu, mean_t, std_t)
-        right = _finish(face01, erased, a >= nu, mean_t, std_t)
+        left = _finish(face01, erased, a < nu, scale, shift)
+        right = _finish(face01, erased, a >= nu, scale, shift)
     else:
         # Output x in [-1,1] spans only the visible half of the face frame.
         c_left = (1.0 - nose_u) / 2.0
         face_l, a_l, erased_l = sample(c_left, nose_u + c_left)
-        left = _finish(face_l, erased_l, a_l < nu, mean_t, std_t)
+        left = _finish(face_l, erased_l, a_l < nu, scale, shift)
         c_right = (nose_u + 1.0) / 2.0
         face_r, a_r, erased_r = sample(c_right, c_right - 1.0)
-        right = _finish(face_r, erased_r, a_r >= nu, mean_t, std_t)
+        right = _finish(face_r, erased_r, a_r >= nu, scale, shift)
     return whole, left, right
 
 
@@ -190,11 +190,19 @@ def _inside(box: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor
     return (fy >= top) & (fy < top + h) & (fx >= left) & (fx < left + w)
 
 
-def _finish(face01, erased, hidden, mean_t, std_t) -> torch.Tensor:
-    out = (face01 - mean_t) / std_t  # gray -> 3 channels by broadcasting
+def _finish(face01, erased, hidden, scale, shift) -> torch.Tensor:
+    """Gray [B,1,S,S] in 0..1 -> normalised [B,3,S,S], with erasing (0 after normalisation) and the white half.
+
+    Composed on one channel first, expanded to three channels once: out = x·(1/std) + k·(−mean/std),
+    with (x, k) = (face, 1), (0, 0) where erased and (1, 1) where hidden (the split comes after
+    erasing, so the hidden half is white whatever was erased there).
+    """
+    x, k = face01, None
     if erased is not None:
-        out = torch.where(erased, torch.zeros((), device=out.device), out)
+        x = x.masked_fill(erased, 0.0)
+        k = (~erased).to(x.dtype)
     if hidden is not None:
-        # The split comes after erasing (issue 6): the hidden half is white whatever was erased there.
-        out = torch.where(hidden, (1.0 - mean_t) / std_t, out)
-    return out
+        x = x.masked_fill(hidden, 1.0)
+        if k is not None:  # k = None means 1 everywhere, which a hidden pixel needs anyway
+            k = k.masked_fill(hidden, 1.0)
+    return torch.addcmul(shift if k is None else shift * k, x, scale)

@@ -51,7 +51,8 @@ def evaluate_model(model, faceset: FaceSet, config: dict, device, batch_size: in
         x, y = images[start:start + batch_size], labels[start:start + batch_size]
         whole, left, right = input_views(x, nose[start:start + batch_size], config, train=False)
         if torch.device(device).type == "cuda":
-            whole = whole.contiguous(memory_format=torch.channels_last)
+            whole, left, right = (None if t is None else t.contiguous(memory_format=torch.channels_last)
+                                  for t in (whole, left, right))
         with amp:
             out = model(whole, left, right)
         pred = out["logits"].float().argmax(1)

@@ -61,7 +61,7 @@ def find_landmarks(gray: np.ndarray, dlib_faces) -> np.ndarray:
     shrink = min(1.0, MAX_DETECT_SIDE / max(h, w))
     small = gray
     if shrink < 1.0:
-        small = _resize(torch.from_numpy(gray), (round(h * shrink), round(w * shrink))).round().clamp(0, 255)
+        small = _resize(torch.tensor(gray), (round(h * shrink), round(w * shrink))).round().clamp(0, 255)
         small = small.to(torch.uint8).numpy()
     big, scale, pad = detector_inputs(small[None])
     pts = dlib_faces.landmarks(np.ascontiguousarray(big[0]), scale, pad)
@@ -84,7 +84,7 @@ def align_face(gray: np.ndarray, pts: np.ndarray, face_size: int) -> tuple[torch
     src = centre[:, None, None] + np.einsum("ij,jhw->ihw", rot, np.stack([ox, oy]))
     h, w = gray.shape
     grid = torch.from_numpy(np.stack([(2 * src[0] + 1) / w - 1, (2 * src[1] + 1) / h - 1], -1)).float()[None]
-    crop = F.grid_sample(torch.from_numpy(gray).float()[None, None], grid, mode="bilinear",
+    crop = F.grid_sample(torch.tensor(gray).float()[None, None], grid, mode="bilinear",
                          padding_mode="border", align_corners=False)[0, 0]
     face = _resize(crop, (face_size, face_size)).round().clamp(0, 255).to(torch.uint8)
     nose_crop = rot.T @ (pts[30] - centre) + side / 2  # continuous crop coordinates, 0..side
@@ -96,7 +96,7 @@ def crop_as_is(gray: np.ndarray, face_size: int) -> tuple[torch.Tensor, np.ndarr
     """An already-cropped face: resized to ``face_size``, nose from dlib or the centre."""
     from recognition.landmarks import nose_tips
 
-    face = _resize(torch.from_numpy(gray), (face_size, face_size)).round().clamp(0, 255).to(torch.uint8)
+    face = _resize(torch.tensor(gray), (face_size, face_size)).round().clamp(0, 255).to(torch.uint8)
     nose, found = nose_tips(face.numpy()[None])
     return face, nose[0], bool(found[0])
 

@@ -307,10 +307,10 @@ def run(cfg: dict, out: Path, *, fold: int | None = None, resume: bool = False, 
                     changed = mask.sum()
                 wl = out_["w_left"].float().sum() if out_["w_left"] is not None else torch.zeros((), device=device)
                 wr = out_["w_right"].float().sum() if out_["w_right"] is not None else torch.zeros((), device=device)
-                bs = torch.tensor(float(len(idx)), device=device)
+                bs = float(batch)  # a Python number: creating a device tensor per step would copy host→device
                 stats += torch.stack([losses["loss"].detach() * bs, losses["l_w"].detach() * bs,
                                       losses["l_f"].detach() * bs, losses["l_c"].detach() * bs,
-                                      (logits.argmax(1) == y).sum().float(), bs, changed.float(), wl, wr])
+                                      (logits.argmax(1) == y).sum().float(), torch.full((), bs, device=device), changed.float(), wl, wr])
 
         if world > 1:  # ranks re-labelled disjoint samples: summing the changes merges them
             import torch.distributed as dist
@@ -319,6 +319,10 @@ def run(cfg: dict, out: Path, *, fold: int | None = None, resume: bool = False, 
             dist.all_reduce(delta)
             labels = labels_at_start + delta
             dist.all_reduce(stats)
+            for buf in model.buffers():  # BatchNorm running stats saw only this rank's batches: average them
+                if buf.is_floating_point():
+                    dist.all_reduce(buf)
+                    buf /= world
         # the one host sync of the epoch
         s = dict(zip(STAT_NAMES, stats.tolist()))
         changed_idx = torch.nonzero(labels != labels_at_start).flatten()

@@ -75,7 +75,7 @@ def _init_worker(detector: str, job: tuple, in_pool: bool = False) -> None:
     if in_pool:
         import cv2
 
-        cv2.setNumThreads(1)  # the pool already uses every core; OpenCV threads would oversubscribe
+        cv2.setNumThreads(1)  # the pool already uses every core; more threads only oversubscribe
     if _LANDMARKER is None or _LANDMARKER.name != detector:
         _LANDMARKER = make_landmarker(detector)
     _JOB = job
@@ -97,11 +97,12 @@ def _outcomes(labels: list[PhotoLabel], detector: str, job: tuple, workers: int,
                 yield _work(label)
                 bar.update()
             return
+        # Not fork: the parent may hold OpenCV's thread pool (and tqdm's
+        # monitor thread), and a forked child that touches it can deadlock.
         methods = multiprocessing.get_all_start_methods()
-        # fork shares the already-loaded model with the workers (no reload).
-        ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-        if ctx.get_start_method() == "fork":
-            _init_worker(detector, job)
+        ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+        if ctx.get_start_method() == "forkserver":
+            ctx.set_forkserver_preload(["stimuli.photo", "stimuli.detect_dlib"])
         chunk = max(1, min(8, len(labels) // (workers * 4)))
         with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker, initargs=(detector, job, True)) as pool:
             for outcome in pool.map(_work, labels, chunksize=chunk):
@@ -162,16 +163,14 @@ def build(
                 log(outcome.note)
         failed = [(o.label.file, o.failure) for o in done if o.failure]
         good = [o for o in done if not o.failure]
-        if failed and not skip_undetected:
+        if failed and (not skip_undetected or not good):
             out_dir.mkdir(parents=True, exist_ok=True)
             write_table(out_dir / UNDETECTED_FILE, UNDETECTED_COLUMNS, [dict(file=f, reason=r) for f, r in failed])
+            hint = "Replace or remove those photos, or pass --skip-undetected" if good else "Check the photos"
             raise UndetectedFaces(
                 f"no face in {len(failed)} of {len(labels)} photos (first: {failed[0][0]}: {failed[0][1]}); "
-                f"listed in {out_dir / UNDETECTED_FILE}; nothing else was written. "
-                "Replace or remove those photos, or pass --skip-undetected"
+                f"listed in {out_dir / UNDETECTED_FILE}; nothing else was written. {hint}"
             )
-        if not good:
-            raise UndetectedFaces(f"no face found in any of the {len(labels)} photos; nothing was written")
         rows = [row for o in good for row in o.rows]
         thumbs = [t for o in good for t in o.thumbnails]
         write_table(tmp / "manifest.csv", MANIFEST_COLUMNS, rows)

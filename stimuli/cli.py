@@ -23,8 +23,9 @@ landmarks/*.csv, contact_sheet.png; exit 1 if faces are missing (see undetected.
 """
 
 DEMO_EXAMPLE = """example:
-  python -m stimuli demo demo/ --build        # photos + labels, then demo/stimuli/
-  python -m stimuli build demo/photos --labels demo/labels.csv --out demo/stimuli
+  python -m stimuli demo demo/photos                       # 14 photos + labels.csv
+  python -m stimuli build demo/photos --labels demo/photos/labels.csv --out demo/stimuli
+  python -m stimuli demo demo/photos --build demo/stimuli  # both steps in one
 
 The labels are FICTITIOUS (variants of one public-domain NASA portrait) and only
 demonstrate the pipeline.
@@ -36,7 +37,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="python -m stimuli",
         description="Half-face stimuli from face photos (HSAW paper, Huang & Yang 2024): "
         "align, split at the nose tip, cover one half with white.",
-        epilog="example:\n  python -m stimuli demo demo/ --build\n  python -m stimuli build PHOTOS --labels LABELS.csv --out OUT",
+        epilog="example:\n  python -m stimuli demo demo/photos --build demo/stimuli\n  python -m stimuli build PHOTOS --labels LABELS.csv --out OUT",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = p.add_subparsers(dest="command", required=True)
@@ -61,9 +62,9 @@ def _parser() -> argparse.ArgumentParser:
 
     d = sub.add_parser("demo", help="write a demo photo set with FICTITIOUS labels", epilog=DEMO_EXAMPLE,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
-    d.add_argument("out_dir", type=Path, metavar="OUT_DIR", help="demo folder (photos/, labels.csv)")
+    d.add_argument("out_dir", type=Path, metavar="PHOTOS_DIR", help="new folder for the demo photos and labels.csv")
     d.add_argument("--photos-per-emotion", type=int, default=2, help="photos per emotion (default 2 -> 14 photos)")
-    d.add_argument("--build", action="store_true", help="also run build into OUT_DIR/stimuli")
+    d.add_argument("--build", type=Path, metavar="OUT_DIR", help="then build the stimuli into OUT_DIR")
     d.add_argument("--size", type=int, default=512, help="side of the demo photos and stimuli in px (default 512)")
     return p
 
@@ -101,11 +102,11 @@ def main(argv: list[str] | None = None) -> int:
         from stimuli.demo import write_demo
 
         labels = write_demo(args.out_dir, args.photos_per_emotion, size=args.size)
-        print(f"demo photos: {labels.parent / 'photos'}  labels (FICTITIOUS): {labels}")
-        if not args.build:
-            print(f"next: python -m stimuli build {labels.parent / 'photos'} --labels {labels} --out {labels.parent / 'stimuli'}")
+        print(f"demo photos: {labels.parent}  labels (FICTITIOUS, for the demo only): {labels}")
+        if args.build is None:
+            print(f"next: python -m stimuli build {labels.parent} --labels {labels} --out OUT_DIR")
             return EXIT_OK
-        return _build(args, labels.parent / "photos", labels, args.out_dir / "stimuli")
+        return _build(args, labels.parent, labels, args.build)
     except StimulusError as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_USAGE

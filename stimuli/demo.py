@@ -77,11 +77,12 @@ def plan(photos_per_emotion: int) -> list[dict]:
 
 
 def write_demo(out_dir: Path, photos_per_emotion: int = 2, size: int = 512) -> Path:
-    """Write OUT_DIR/photos/*.jpg, OUT_DIR/labels.csv and a README; return labels.csv."""
+    """Write OUT_DIR/*.jpg, OUT_DIR/labels.csv and OUT_DIR/README.txt; return labels.csv."""
     if photos_per_emotion < 1:
         raise StimulusError(f"--photos-per-emotion {photos_per_emotion}: use 1 or more")
-    out_dir = Path(out_dir)
-    photos = out_dir / "photos"
+    if size < 64:
+        raise StimulusError(f"--size {size}: demo photos need at least 64 px")
+    photos = Path(out_dir)
     if photos.exists() and any(photos.iterdir()):
         raise StimulusError(f"{photos}: already holds files; choose a new demo folder")
     photos.mkdir(parents=True, exist_ok=True)
@@ -90,10 +91,10 @@ def write_demo(out_dir: Path, photos_per_emotion: int = 2, size: int = 512) -> P
     for r in rows:
         img = variant(photo, zoom=r["zoom"], angle=r["angle"], gain=r["gain"], mirror=bool(r["mirrored"]), size=size)
         cv2.imwrite(str(photos / r["file"]), img, [cv2.IMWRITE_JPEG_QUALITY, 92])
-    labels = out_dir / "labels.csv"
+    labels = photos / "labels.csv"
     with labels.open("w", newline="", encoding="utf-8") as fh:
         w = csv.DictWriter(fh, fieldnames=["file", "emotion", "gender", "identity", "mirrored"], extrasaction="ignore")
         w.writeheader()
         w.writerows(rows)
-    (out_dir / "README.txt").write_text(README_TEXT, encoding="utf-8")
+    (photos / "README.txt").write_text(README_TEXT, encoding="utf-8")
     return labels

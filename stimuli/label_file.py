@@ -100,7 +100,7 @@ def parse_label_rows(
         if not photo_exists(file):
             raise StimulusError(f"{where}: photo {file!r} not found in the photos folder; fix the name or add the file")
         photo_id = _unique_id(_safe_id(file), used_ids)
-        used_ids.add(photo_id)
+        used_ids.add(photo_id.lower())
         labels.append(
             PhotoLabel(
                 file=file,
@@ -143,9 +143,10 @@ def _safe_id(file: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", stem).strip("._") or "photo"
 
 
-def _unique_id(base: str, used: set[str]) -> str:
-    # a.jpg and a.png would collide on their stem; suffix keeps both.
+def _unique_id(base: str, used_lower: set[str]) -> str:
+    # a.jpg and a.png would collide on their stem (also on case-insensitive
+    # file systems); a suffix keeps both.
     candidate, k = base, 2
-    while candidate.lower() in {u.lower() for u in used}:
+    while candidate.lower() in used_lower:
         candidate, k = f"{base}_{k}", k + 1
     return candidate

@@ -36,7 +36,8 @@ def test_rt_model_recovers_log_rt_effect_and_variances(trials):
     assert r["ratio"] == pytest.approx(np.exp(r["coef"]))
     assert 0.02 < r["var_participant"] < 0.12 and 0.1 < r["var_residual"] < 0.14  # simulated 0.04, 0.1225
     # The fixed effect is close to OLS with participant + photo dummies (a fixed-effects check).
-    c = trials[trials.correct == 1].assign(log_rt=lambda d: np.log(d.rt), left=lambda d: (d.visible_half == "left") * 1.0)
+    c = trials[trials.correct == 1].assign(log_rt=lambda d: np.log(d.rt),
+                                           left=lambda d: (d.visible_half == "left") * 1.0)
     ols = smf.ols("log_rt ~ left + C(participant) + C(photo_id)", c).fit()
     assert r["coef"] == pytest.approx(ols.params["left"], abs=0.01)
 

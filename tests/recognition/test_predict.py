@@ -88,3 +88,12 @@ def test_crops_without_detection_fall_back_to_the_centre_and_say_so(checkpoint, 
 def test_a_missing_checkpoint_is_a_user_error(tmp_path, astronaut_png, capsys):
     assert predict.main([str(tmp_path / "nope.pt"), str(astronaut_png)]) == 2
     assert "nope.pt" in capsys.readouterr().err
+
+
+def test_predict_reads_a_checkpoint_written_by_train(tiny_run, astronaut_png, capsys):
+    assert predict.main([str(tiny_run / "checkpoint_best.pt"), str(astronaut_png), "--json"]) == 0
+    [r] = json.loads(capsys.readouterr().out)
+    config = json.loads((tiny_run / "config.json").read_text())
+    assert list(r["probabilities"]) == config["class_names"]
+    assert sum(r["probabilities"].values()) == pytest.approx(1.0, abs=1e-5)
+    assert 0 < r["w_left"] < 1 and 0 < r["w_right"] < 1

@@ -108,3 +108,27 @@ def test_help_runs_without_loading_dlib():
     assert res.stdout.strip().endswith("EXIT 0 False False")
     res = subprocess.run([sys.executable, "-m", "stimuli", "build", "--help"], capture_output=True, text=True, timeout=60)
     assert res.returncode == 0 and "example:" in res.stdout and "--skip-undetected" in res.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(180)
+def test_worker_pool_gives_the_same_build_as_one_process(photo_set):
+    root, labels = photo_set
+    args = _build_args(root, labels, "--skip-undetected")
+    assert main(args) == 0
+    serial = read_manifest(root / "out" / "manifest.csv")
+    pooled_out = root / "pooled"
+    args[args.index("--out") + 1] = str(pooled_out)
+    assert main(args + ["--workers", "2"]) == 0
+    assert read_manifest(pooled_out / "manifest.csv") == serial
+    for row in serial:
+        a = (root / "out" / row["stimulus"]).read_bytes()
+        assert a == (pooled_out / row["stimulus"]).read_bytes()
+
+
+def test_skip_undetected_with_no_face_anywhere_still_fails_with_report(tmp_path, capsys):
+    write_photos(tmp_path / "photos", {"blank.png": np.full((200, 200, 3), 90, np.uint8)})
+    labels = write_labels(tmp_path / "labels.csv", [dict(file="blank.png", emotion="fear")])
+    assert main(_build_args(tmp_path, labels, "--skip-undetected")) == 1
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["undetected.csv"]
+    assert "blank.png" in capsys.readouterr().err

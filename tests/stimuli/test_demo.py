@@ -23,19 +23,20 @@ def test_demo_photo_is_small_and_licensed():
 
 def test_demo_writes_valid_labels_for_all_emotions_with_fictitious_note(tmp_path):
     labels_csv = write_demo(tmp_path / "demo", photos_per_emotion=2, size=256)
-    labels = read_label_file(labels_csv, tmp_path / "demo" / "photos")
+    assert labels_csv == tmp_path / "demo" / "labels.csv"
+    labels = read_label_file(labels_csv, tmp_path / "demo")
     assert len(labels) == 14
     assert sorted({l.emotion for l in labels}) == sorted(EMOTIONS)
     assert [l.gender for l in labels].count("female") == 7
     assert 0 < sum(l.mirrored for l in labels) < 14
     assert "FICTITIOUS" in (tmp_path / "demo" / "README.txt").read_text()
-    img = cv2.imread(str(tmp_path / "demo" / "photos" / labels[0].file))
+    img = cv2.imread(str(tmp_path / "demo" / labels[0].file))
     assert img.shape == (256, 256, 3)
 
 
 def test_demo_build_makes_two_stimuli_per_photo(tmp_path, capsys):
-    assert main(["demo", str(tmp_path / "d"), "--photos-per-emotion", "1", "--size", "192", "--build"]) == 0
-    rows = read_manifest(tmp_path / "d" / "stimuli" / "manifest.csv")
+    assert main(["demo", str(tmp_path / "d"), "--photos-per-emotion", "1", "--size", "192", "--build", str(tmp_path / "s")]) == 0
+    rows = read_manifest(tmp_path / "s" / "manifest.csv")
     assert len(rows) == 14
     with (tmp_path / "d" / "labels.csv").open() as fh:
         mirrored = {r["file"]: r["mirrored"] for r in csv.DictReader(fh)}
