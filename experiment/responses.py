@@ -21,28 +21,39 @@ class KeyboardResponder:
     """
 
     def __init__(self):
+        from psychopy import logging as psychopy_logging
         from psychopy.hardware import keyboard
 
+        self._clock = psychopy_logging.defaultClock  # the clock of KeyPress.tDown
         self.kb = keyboard.Keyboard(backend="ptb")
         backend = self.kb.getBackend()
         if backend != "ptb":
             raise RuntimeError(f"keyboard backend is {backend!r}, not 'ptb': install psychtoolbox "
                                "(and libjack on Linux) so key presses are timestamped")
         self._valid = []
+        self._onset = float("inf")
 
     def arm(self, win, valid_keys, correct_emotion=None):
         self._valid = list(valid_keys)
-        win.callOnFlip(self.kb.clock.reset)
-        win.callOnFlip(self.kb.clearEvents)
+        self._onset = float("inf")
+        win.callOnFlip(self._on_onset)
+
+    def _on_onset(self):
+        self.kb.clock.reset()
+        self.kb.clearEvents()
+        self._onset = self._clock.getTime()
 
     def poll(self):
         # waitRelease=False: the press itself ends the screen, as in §3.1.2.
         # Pitfall: with waitRelease=False PsychoPy skips presses whose release has
         # already arrived, so a quick tap that falls between two polls (a slow
         # frame) would be lost; completed presses are therefore collected too.
-        # Both carry rt from the key-down time.
+        # Both carry rt from the key-down time. A press that began before this
+        # screen's onset cannot answer it: PsychoPy re-queues a press when its
+        # release arrives, so the previous screen's answer key would come back.
         pressed = self.kb.getKeys(keyList=self._valid, waitRelease=False, clear=True)
         pressed += self.kb.getKeys(keyList=self._valid, waitRelease=True, clear=True)
+        pressed = [k for k in pressed if k.tDown >= self._onset]
         if not pressed:
             return None
         first = min(pressed, key=lambda k: k.tDown)

@@ -21,6 +21,7 @@ stretched to the full frame.
 """
 from __future__ import annotations
 
+import functools
 import math
 from typing import Sequence
 
@@ -154,12 +155,21 @@ def swap_halves_for_flip(whole, left, right, flip: torch.Tensor | None = None):
 
 
 def _channel_vector(v, device) -> torch.Tensor:
-    t = torch.as_tensor(v, dtype=torch.float32, device=device).flatten()
-    if t.numel() == 1:
-        t = t.expand(3)
-    if t.numel() != 3:
-        raise ValueError(f"mean/std need 1 or 3 values, got {t.numel()}")
-    return t.view(1, 3, 1, 1)
+    if isinstance(v, torch.Tensor):
+        v = v.detach().cpu().tolist()  # pass floats/tuples to keep the hot path free of device reads
+    vals = tuple(float(x) for x in (v if isinstance(v, (list, tuple)) else [v]))
+    if len(vals) == 1:
+        vals = vals * 3
+    if len(vals) != 3:
+        raise ValueError(f"mean/std need 1 or 3 values, got {len(vals)}")
+    return _device_vector(vals, str(device))
+
+
+@functools.lru_cache(maxsize=64)
+def _device_vector(vals: tuple, device: str) -> torch.Tensor:
+    # Built from fills, not copied from host memory: a pageable host-to-device copy waits for the
+    # host (it trips torch.cuda.set_sync_debug_mode), and cached so each step reuses it.
+    return torch.stack([torch.full((), x, dtype=torch.float32, device=device) for x in vals]).view(1, 3, 1, 1)
 
 
 def _erase_boxes(u: torch.Tensor, p: float) -> torch.Tensor:

@@ -71,6 +71,8 @@ def predictor_path() -> Path:
 
 
 class DlibFaces:
+    """dlib's HOG face detector and 68-point shape predictor, loaded once (per worker process)."""
+
     def __init__(self):
         try:
             import dlib
@@ -79,7 +81,6 @@ class DlibFaces:
                                "machine with dlib and shipped with the data)") from None
         self.detector = dlib.get_frontal_face_detector()
         self.predictor = dlib.shape_predictor(str(predictor_path()))
-        self.rect = dlib.rectangle
 
     def landmarks(self, big: np.ndarray, scale: float, pad: int) -> np.ndarray | None:
         """68×2 landmarks (source pixels) of the largest face in a ``detector_inputs`` image, or None."""
@@ -161,14 +162,17 @@ def nose_tips(images_u8: np.ndarray, *, workers: int = 1, progress: bool = False
         _init_worker()
         for c in chunks:
             results.append(_nose_chunk(c))
-            bar and bar.update(len(c))
+            if bar:
+                bar.update(len(c))
     else:
         import multiprocessing as mp
         with mp.get_context("spawn").Pool(workers, initializer=_init_worker) as pool:
             for c, r in zip(chunks, pool.imap(_nose_chunk, chunks)):
                 results.append(r)
-                bar and bar.update(len(c))
-    bar and bar.close()
+                if bar:
+                    bar.update(len(c))
+    if bar:
+        bar.close()
     if not results:
         return np.zeros((0, 2), np.float32), np.zeros(0, bool)
     return np.concatenate([r[0] for r in results]), np.concatenate([r[1] for r in results])

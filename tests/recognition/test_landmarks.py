@@ -112,3 +112,13 @@ def test_cli_reports_bad_data_in_one_line_and_exits_non_zero(tmp_path, capsys):
     code = main(["--dataset", "fer2013", "--data", str(tmp_path / "missing.csv"), "--out", str(tmp_path / "m.npz")])
     err = capsys.readouterr().err
     assert code == 2 and err.startswith("error: ") and "missing.csv" in err and err.count("\n") == 1
+
+
+def test_worker_processes_give_the_same_nose_tips_in_the_same_order(astronaut):
+    gray, rect, _ = astronaut
+    small, _, _ = face_crop(gray, rect, 48)
+    batch = np.stack([small, np.full((48, 48), 90, np.uint8), small[:, ::-1]])
+    one = nose_tips(batch)
+    two = nose_tips(batch, workers=2, chunk=1)
+    assert one[1].tolist() == two[1].tolist() == [True, False, True]
+    np.testing.assert_array_equal(one[0], two[0])
