@@ -166,9 +166,17 @@ def load_logs(logdir: str | Path, exclude_invalid: bool = False) -> Logs:
     if not logdir.is_dir():
         raise LogError(f"{logdir}: not a directory; pass the folder that holds the session CSVs")
     paths = sorted(p for p in logdir.glob("*.csv") if p.is_file())
+    # The experiment writes <participant>_s<session>_order.csv (the planned trial order) beside
+    # each log; it is an audit file, not trials. Any other unexpected CSV is still an error.
+    order_files = [p for p in paths if p.stem.endswith("_order")
+                   and LOG_NAME.match(p.stem[: -len("_order")])]
+    paths = [p for p in paths if p not in order_files]
     if not paths:
         raise LogError(f"{logdir}: no session CSVs (<participant>_s<session>.csv) found; check the path")
     frames, sessions, problems, notes = [], [], [], []
+    if order_files:
+        notes.append(f"{len(order_files)} trial-order file(s) (*_order.csv) written by the experiment "
+                     "were not read as trials")
     for path in paths:
         df, meta = read_session(path)
         meta["_has_sidecar"] = path.with_suffix(".json").exists()

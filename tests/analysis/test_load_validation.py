@@ -140,6 +140,19 @@ def test_badly_named_file_is_an_error(logdir):
     assert "P01.csv: file name does not match <participant>_s<session>.csv" in _err(logdir)
 
 
+def test_experiment_order_files_are_not_read_as_trials(logdir):
+    # experiment/ writes <id>_s<n>_order.csv beside each log: an audit file, not trials
+    (logdir / "P01_s1_order.csv").write_text("trial,stimulus\n1,a.png\n")
+    logs = load_logs(logdir)
+    assert len(logs.trials) == 280
+    assert any("_order.csv" in note for note in logs.notes)
+
+
+def test_order_like_file_without_its_log_is_still_an_error(logdir):
+    (logdir / "P09_order.csv").write_text("trial,stimulus\n1,a.png\n")
+    assert "P09_order.csv: file name does not match" in _err(logdir)
+
+
 def test_empty_or_missing_directory_is_an_error(tmp_path):
     assert "no session CSVs" in _err(tmp_path)
     assert "not a directory" in _err(tmp_path / "nope")
