@@ -10,6 +10,7 @@ halves). Missing pieces are shown as "not run" rather than left out. Standard li
 """
 from __future__ import annotations
 
+import csv
 import json
 import sys
 from pathlib import Path
@@ -40,11 +41,29 @@ def run_row(out: Path, name: str) -> dict:
     summary = _load(out / "runs" / name / "summary.json") or {}
     timing = _load(out / "runs" / f"{name}.time") or {}
     wall = timing["end"] - timing["start"] if "end" in timing and "start" in timing else None
+    partial = None
+    if not summary:  # stopped before the end: the best epoch so far, from metrics.csv
+        summary, partial = _partial(out / "runs" / name)
     return {"name": name, "acc": _pct(summary.get("best_val_acc")), "epoch": summary.get("best_epoch"),
+            "partial": partial,
             "params": summary.get("parameters"), "wall_s": wall,
             "train_s": summary.get("wall_time_s_this_session"), "from_scratch": summary.get("from_scratch"),
             "midlines": summary.get("midlines"), "relabeled": summary.get("labels_changed_total"),
             "exit_code": timing.get("exit_code")}
+
+
+def _partial(run: Path) -> tuple[dict, str | None]:
+    try:
+        with open(run / "metrics.csv", newline="") as f:
+            rows = [r for r in csv.DictReader(f) if r.get("val_acc")]
+        config = _load(run / "config.json") or {}
+    except OSError:
+        return {}, None
+    if not rows:
+        return {}, None
+    best = max(rows, key=lambda r: float(r["val_acc"]))
+    return ({"best_val_acc": float(best["val_acc"]), "best_epoch": int(best["epoch"])},
+            f"partial: {rows[-1]['epoch']}/{config.get('epochs', '?')} epochs")
 
 
 def _num(v, fmt: str, missing: str = "not run") -> str:
@@ -57,7 +76,8 @@ def table(out: Path, names: list[str], paper: dict[str, float]) -> list[str]:
     for name in names:
         r = run_row(out, name)
         missing = "failed" if r["exit_code"] not in (None, 0) else "not run"
-        lines.append(f"| {LABELS[name]} | {_num(r['acc'], '.1f', missing)} | {paper[name]:.1f} | "
+        acc = _num(r["acc"], ".1f", missing) + (f" ({r['partial']})" if r["partial"] else "")
+        lines.append(f"| {LABELS[name]} | {acc} | {paper[name]:.1f} | "
                      f"{_num(r['epoch'], 'd', '')} | {_num(r['params'], ',d', '')} | {_num(r['wall_s'], '.0f', '')} |")
     return lines
 

@@ -21,6 +21,9 @@
 #          at a time.
 #   IMAGE_SIZE EPOCHS BATCH RELABEL_START COMPILE(1/0) PARALLEL(1/0) PRETRAINED(path) MIDLINE=center
 #   BENCH_ARGS (extra arguments for recognition.bench) PYTHON DATA_DIR RUNS ("baseline attention ...")
+#   DEADLINE_S: seconds after the start by which training is stopped (quick: 540, so the table is
+#          still written inside a 10-minute call; full: none). A stopped run keeps its last epoch's
+#          checkpoint; the table shows it as partial, and re-running the script resumes it.
 # Re-running with the same OUT_DIR skips finished runs and resumes killed ones.
 set -euo pipefail
 
@@ -34,10 +37,10 @@ PY=${PYTHON:-python3}
 DATA=${DATA_DIR:-data}
 if [ "$MODE" = full ]; then
   IMAGE_SIZE=${IMAGE_SIZE:-224}; EPOCHS=${EPOCHS:-50}; BATCH=${BATCH:-128}; RELABEL_START=${RELABEL_START:-20}
-  COMPILE=${COMPILE:-1}; PARALLEL=${PARALLEL:-0}
+  COMPILE=${COMPILE:-1}; PARALLEL=${PARALLEL:-0}; DEADLINE_S=${DEADLINE_S:-0}
 else
   IMAGE_SIZE=${IMAGE_SIZE:-112}; EPOCHS=${EPOCHS:-12}; BATCH=${BATCH:-256}; RELABEL_START=${RELABEL_START:-5}
-  COMPILE=${COMPILE:-0}; PARALLEL=${PARALLEL:-1}
+  COMPILE=${COMPILE:-0}; PARALLEL=${PARALLEL:-1}; DEADLINE_S=${DEADLINE_S:-540}
 fi
 RUNS=${RUNS:-"baseline attention relabel hsaw left right"}
 mkdir -p "$OUT/runs"
@@ -90,7 +93,7 @@ json.dump({"mode": mode, "image_size": int(size), "epochs": int(epochs), "batch_
            "torch": torch.__version__, "python": platform.python_version(), "commit": commit},
           open(out, "w"), indent=2)
 EOF
-log "mode $MODE: ${IMAGE_SIZE} px, $EPOCHS epochs, batch $BATCH, relabel from $RELABEL_START, compile $COMPILE, parallel $PARALLEL"
+log "mode $MODE: ${IMAGE_SIZE} px, $EPOCHS epochs, batch $BATCH, relabel from $RELABEL_START, compile $COMPILE, parallel $PARALLEL, deadline ${DEADLINE_S}s"
 
 failed=0
 # --- 1. throughput ----------------------------------------------------------------------------------------
@@ -116,12 +119,18 @@ train_one() {  # name -> runs/<name>/, runs/<name>.log, runs/<name>.time
     *) args=(--variant "$name") ;;
   esac
   if [ -f "$dir/summary.json" ]; then echo "$name: finished earlier, kept"; return 0; fi
-  local start rc=0; start=$(date +%s.%N)
-  if [ -f "$dir/checkpoint_last.pt" ]; then
-    "$PY" -m recognition.train --resume "$dir" >> "$OUT/runs/$name.log" 2>&1 || rc=$?
-  else
-    "$PY" -m recognition.train "${COMMON[@]}" "${args[@]}" --out "$dir" > "$OUT/runs/$name.log" 2>&1 || rc=$?
+  local start rc=0 limit=() left; start=$(date +%s.%N)
+  if [ "$DEADLINE_S" -gt 0 ]; then
+    left=$(( DEADLINE_S - ($(date +%s) - T0) ))
+    if [ "$left" -le 0 ]; then echo "$name: no time left before DEADLINE_S=$DEADLINE_S"; return 124; fi
+    limit=(timeout --signal=TERM --kill-after=10 "$left")
   fi
+  if [ -f "$dir/checkpoint_last.pt" ]; then
+    "${limit[@]}" "$PY" -m recognition.train --resume "$dir" >> "$OUT/runs/$name.log" 2>&1 || rc=$?
+  else
+    "${limit[@]}" "$PY" -m recognition.train "${COMMON[@]}" "${args[@]}" --out "$dir" > "$OUT/runs/$name.log" 2>&1 || rc=$?
+  fi
+  if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then echo "$name: stopped at DEADLINE_S=$DEADLINE_S (resumable)"; fi
   echo "{\"start\": $start, \"end\": $(date +%s.%N), \"exit_code\": $rc}" > "$OUT/runs/$name.time"
   return $rc
 }

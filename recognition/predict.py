@@ -140,13 +140,11 @@ def main(argv=None) -> int:
 
     try:
         model, config, _ = load_checkpoint(args.checkpoint, map_location="cpu")
-        faces = None
-        if args.detector == "dlib":
-            from recognition.landmarks import DlibFaces, MidlineError
-            try:
-                faces = DlibFaces()
-            except MidlineError as e:
-                raise UserError(str(e)) from None
+        from recognition.landmarks import DlibFaces, MidlineError
+        try:
+            faces = DlibFaces()  # both modes need dlib: to find the face, or the nose tip in a crop
+        except MidlineError as e:
+            raise UserError(str(e)) from None
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -154,7 +152,7 @@ def main(argv=None) -> int:
     for path in args.images:
         try:
             gray = read_gray(Path(path))
-            if faces is not None:
+            if args.detector == "dlib":
                 face, nose = align_face(gray, find_landmarks(gray, faces), args.face_size)
                 found = True
             else:

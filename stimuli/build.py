@@ -172,13 +172,13 @@ def build(
                 f"listed in {out_dir / UNDETECTED_FILE}; nothing else was written. {hint}"
             )
         rows = [row for o in good for row in o.rows]
-        thumbs = [t for o in good for t in o.thumbnails]
+        tiles = [t for o in good for t in o.tiles]
         write_table(tmp / "manifest.csv", MANIFEST_COLUMNS, rows)
         if failed:
             write_table(tmp / UNDETECTED_FILE, UNDETECTED_COLUMNS, [dict(file=f, reason=r) for f, r in failed])
         from stimuli.contact_sheet import write_contact_sheet
 
-        write_contact_sheet(tmp / "contact_sheet.png", thumbs, rows)
+        write_contact_sheet(tmp / "contact_sheet.png", tiles)
         if out_dir.exists():
             shutil.rmtree(out_dir)  # check_out_dir allowed only an old undetected.csv here
         os.replace(tmp, out_dir)

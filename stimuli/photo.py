@@ -8,6 +8,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from stimuli.contact_sheet import caption_tile
 from stimuli.geometry import alignment_matrix, midline_column, transform_points
 from stimuli.halves import cover_half, image_side_of_half
 from stimuli.label_file import PhotoLabel
@@ -21,11 +22,11 @@ THUMB_SIZE = 160
 
 @dataclass
 class PhotoOutcome:
-    """Manifest rows and thumbnails for a photo, or why it failed."""
+    """Manifest rows and contact-sheet tiles for a photo, or why it failed."""
 
     label: PhotoLabel
     rows: list[dict] = field(default_factory=list)
-    thumbnails: list[np.ndarray] = field(default_factory=list)  # RGB, one per row
+    tiles: list[np.ndarray] = field(default_factory=list)  # contact-sheet tiles, one per row
     note: str | None = None
     failure: str | None = None
 
@@ -88,5 +89,6 @@ def process_photo(label: PhotoLabel, photos_dir: Path, out_dir: Path, size: int,
                 "detector": landmarker.name,
             }
         )
-        outcome.thumbnails.append(cover_half(thumb, max(1, min(THUMB_SIZE - 1, round(midline_x * THUMB_SIZE / size))), image_side))
+        covered_thumb = cover_half(thumb, max(1, min(THUMB_SIZE - 1, round(midline_x * THUMB_SIZE / size))), image_side)
+        outcome.tiles.append(caption_tile(covered_thumb, outcome.rows[-1]))
     return outcome

@@ -12,13 +12,13 @@ torch.set_num_threads(1)
 @pytest.mark.slow
 def test_cpu_bench_times_naive_and_ours_at_both_sizes_and_writes_json(tmp_path, capsys):
     out = tmp_path / "bench.json"
-    code = bench.main(["--image-size", "48", "--reduced-size", "40", "--steps", "2", "--warmup", "1",
+    code = bench.main(["--image-size", "64", "--reduced-size", "40", "--steps", "2", "--warmup", "1",
                        "--batch-size", "4", "--naive-batch-size", "4", "--workers", "0", "--device", "cpu",
                        "--json", str(out)])
     assert code == 0
     r = json.loads(out.read_text())
     assert r["device"] == "cpu" and r["variant"] == "hsaw"
-    for block, size in ((r, 48), (r["reduced"], 40)):
+    for block, size in ((r, 64), (r["reduced"], 40)):
         assert block["image_size"] == size
         naive, ours = block["naive"], block["ours"]
         assert naive["faces_per_s"] > 0 and ours["faces_per_s"] > 0

@@ -75,3 +75,14 @@ def test_gpu_script_runs_end_to_end_on_a_tiny_fer_csv(tmp_path):
     p2 = subprocess.run(["bash", str(ROOT / "benchmarks" / "gpu_fer2013.sh"), str(out)], env=env,
                         capture_output=True, text=True, timeout=300)
     assert p2.returncode == 0 and "bench.json exists, kept" in p2.stdout and "finished earlier" in p2.stdout
+
+
+def test_a_run_stopped_at_the_deadline_shows_its_best_epoch_so_far(tmp_path):
+    cr = collect()
+    run = tmp_path / "runs" / "attention"
+    run.mkdir(parents=True)
+    (run / "config.json").write_text(json.dumps({"epochs": 12}))
+    (run / "metrics.csv").write_text("epoch,loss,val_acc\n1,2.0,0.41\n2,1.8,0.47\n3,1.7,0.45\n")
+    (tmp_path / "runs" / "attention.time").write_text(json.dumps({"start": 0, "end": 30, "exit_code": 124}))
+    md = cr.render(tmp_path)
+    assert "| + self-attention weights & fusion | 47.0 (partial: 3/12 epochs) | 69.4 | 2 |" in md
