@@ -22,7 +22,6 @@ are faces per second over ``--steps`` timed steps after ``--warmup`` steps
 from __future__ import annotations
 
 import argparse
-import inspect
 import json
 import os
 import platform
@@ -35,9 +34,9 @@ import torch
 
 from recognition import model as hsaw
 from recognition.augment import IMAGENET_MEAN, IMAGENET_STD, views
+from recognition.train import DEFAULTS, STAT_NAMES, train_step
 
 FER_TRAIN_SIZE = 28_709  # FER2013 Training split: the size of the device-resident set we mimic
-STAT_NAMES = ("loss", "l_w", "l_f", "l_c", "correct", "n", "relabeled", "w_left", "w_right")
 
 
 def synthetic_faces(n: int, side: int = 48, classes: int = 7, seed: int = 0):
@@ -122,63 +121,16 @@ def measure_naive(images, labels, nose, *, size, batch, steps, warmup, workers, 
 
 # --- (b) ours ------------------------------------------------------------------------------------------------
 
-def _train_step(net, opt, sched, images_u8, nose_xy, y, cfg, gen, *, cuda: bool, relabel_now: bool):
-    """One step of ``recognition.train``'s loop (used until train.py exposes ``train_step``)."""
-    whole, left, right = views(images_u8, nose_xy, size=cfg["image_size"], train=True, half_mode=cfg["half_mode"],
-                               rotation=cfg["rotation"], erase_p=cfg["erase_p"], mean=IMAGENET_MEAN,
-                               std=IMAGENET_STD, generator=gen)
-    if cfg["variant"] == "baseline":
-        left = right = None
-    if cuda:
-        whole, left, right = (None if t is None else t.contiguous(memory_format=torch.channels_last)
-                              for t in (whole, left, right))
-    amp = torch.autocast("cuda", dtype=torch.bfloat16) if cuda else torch.autocast("cpu", enabled=False)
-    with amp:
-        out = net(whole, left, right)
-    losses = hsaw.hsaw_loss(out, y, cfg["alpha"], cfg["beta"], cfg["gamma"])
-    opt.zero_grad(set_to_none=True)
-    losses["loss"].backward()
-    opt.step()
-    sched.step()
-    with torch.no_grad():
-        logits = out["logits"].detach().float()
-        changed = torch.zeros((), device=y.device)
-        new_y = y
-        if relabel_now and out["p_aux"] is not None:
-            new_y, mask = hsaw.relabel(y, logits, out["p_all"].detach().float(), out["p_aux"].detach().float())
-            changed = mask.sum()
-        zero = torch.zeros((), device=y.device)
-        wl = out["w_left"].float().sum() if out["w_left"] is not None else zero
-        wr = out["w_right"].float().sum() if out["w_right"] is not None else zero
-        bs = torch.tensor(float(len(y)), device=y.device)
-        row = torch.stack([losses["loss"].detach() * bs, losses["l_w"].detach() * bs, losses["l_f"].detach() * bs,
-                           losses["l_c"].detach() * bs, (logits.argmax(1) == y).sum().float(), bs,
-                           changed.float(), wl, wr])
-    return row, new_y
-
-
-def resolve_train_step():
-    """(step function, where it comes from): train.py's own step when it exposes one with our signature."""
-    try:
-        from recognition.train import train_step
-    except ImportError:
-        return _train_step, "recognition.bench._train_step (copy of the recognition.train loop body)"
-    if list(inspect.signature(train_step).parameters)[:8] == list(inspect.signature(_train_step).parameters)[:8]:
-        return train_step, "recognition.train.train_step"
-    return _train_step, "recognition.bench._train_step (train.train_step has another signature)"
-
-
 def measure_ours(images, labels, nose, *, size, batch, steps, warmup, device, variant, compile_):
     cuda = device.type == "cuda"
     cfg = dict(image_size=size, half_mode="mask", rotation=20.0, erase_p=0.5, alpha=3.0, beta=1.0, gamma=2.0,
-               variant=variant)
+               variant=variant, grad_clip=DEFAULTS["grad_clip"], mean=IMAGENET_MEAN, std=IMAGENET_STD)
     model = hsaw.build_model({"variant": variant, "image_size": size}).to(device)
     if cuda:
         model = model.to(memory_format=torch.channels_last)
     opt = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9, weight_decay=5e-4)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1.0)
     net = torch.compile(model) if compile_ else model
-    step_fn, step_source = resolve_train_step()
     _reset_peak(device)
     images, labels, nose = images.to(device), labels.to(device), nose.to(device)
     gen = torch.Generator(device=device).manual_seed(0)
@@ -193,15 +145,15 @@ def measure_ours(images, labels, nose, *, size, batch, steps, warmup, device, va
             t0 = time.perf_counter()
         k = step % per_epoch
         idx = perm[k * batch:(k + 1) * batch]
-        row, new_y = step_fn(net, opt, sched, images[idx], nose[idx], labels[idx], cfg, gen,
-                             cuda=cuda, relabel_now=True)  # worst case: §4.5 active (epochs ≥ 20)
+        row, new_y = train_step(net, model, opt, sched, images[idx], nose[idx], labels[idx], cfg, gen,
+                                relabel_now=variant in ("relabel", "hsaw"))  # worst case: §4.5 active
         labels[idx] = new_y
         stats += row
     _sync(device)
     dt = time.perf_counter() - t0
     stats.tolist()  # the once-per-epoch read the training loop does
     return _result(steps * batch, dt, t0 - t_start, batch, steps, device, precision="bf16 autocast" if cuda else "fp32",
-                   channels_last=cuda, compile=bool(compile_), step=step_source,
+                   channels_last=cuda, compile=bool(compile_), step="recognition.train.train_step",
                    parameters=hsaw.count_parameters(model))
 
 

@@ -15,14 +15,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from recognition.augment import views
 from recognition.data import DataError, FaceSet, load_faceset
 
 
 def input_views(images_u8, nose_xy, config: dict, *, train: bool, generator=None):
     """(whole, left, right) model inputs for a batch, following the run's config (image size, half mode, half)."""
-    from recognition.train import get_views
-
-    whole, left, right = get_views()(
+    whole, left, right = views(
         images_u8, nose_xy, size=int(config["image_size"]), train=train, half_mode=config.get("half_mode", "mask"),
         rotation=float(config.get("rotation", 20.0)), erase_p=float(config.get("erase_p", 0.5)),
         mean=tuple(config["mean"]), std=tuple(config["std"]), generator=generator)

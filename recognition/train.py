@@ -1,7 +1,7 @@
 """Train HSAW (or an ablation variant) on a face dataset: one visible loop, GPU-first, runs on CPU too.
 
     python -m recognition.train --dataset fer2013 --data /data/fer2013.csv --variant hsaw --out runs/hsaw
-    python -m recognition.train --dataset synthetic --data n=512,size=48 --image-size 64 --epochs 3 --out runs/demo
+    python -m recognition.train --dataset synthetic --image-size 64 --epochs 3 --out runs/demo   # no data needed
     python -m recognition.train --resume runs/hsaw                       # continue a killed run
     torchrun --nproc-per-node 8 -m recognition.train ...                 # DistributedDataParallel
 
@@ -36,6 +36,8 @@ import numpy as np
 import torch
 
 from recognition import model as hsaw
+from recognition.augment import IMAGENET_MEAN, IMAGENET_STD
+from recognition.evaluate import input_views
 from recognition.data import (DataError, FaceSet, MissingSplitError, load_faceset, stratified_folds,
                               stratified_holdout)
 
@@ -53,18 +55,11 @@ DEFAULTS = dict(
     folds=1, seeds=1, seed=0, val_fraction=0.1, eval_batch_size=512,
     compile=None, device=None, max_steps=None, val_subset=None,  # None: compile on CUDA only; max_steps caps steps/epoch (smoke runs)
 )
-IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 STAT_NAMES = ("loss", "l_w", "l_f", "l_c", "correct", "n", "relabeled", "w_left", "w_right")
 
 
 class UserError(Exception):
     """A mistake in the command line or the inputs; printed as one line, exit code 2."""
-
-
-def get_views():
-    from recognition.augment import views
-
-    return views
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -187,6 +182,47 @@ def make_optimizer(model, cfg, schedule, lr, steps_per_epoch):
 
 
 # ----------------------------------------------------------------------------------------------------------
+# one optimisation step: the loop below and recognition.bench both call exactly this
+
+def train_step(net, model, opt, sched, images_u8, nose_xy, y, cfg, gen, *, relabel_now: bool):
+    """Views on the device (augment, as the run's ``cfg`` says) → forward (bf16 on CUDA) → L (§4.4) → SGD step → §4.5 re-labels.
+
+    Returns (stats row in STAT_NAMES order, summed over the batch, as a device tensor; the batch's labels after
+    re-labelling). Nothing here reads a value back to the host, so CUDA never waits for Python.
+    ``net`` is what runs forward (maybe DDP/compiled), ``model`` the plain module (for gradient clipping).
+    """
+    cuda = images_u8.device.type == "cuda"
+    whole, left, right = input_views(images_u8, nose_xy, cfg, train=True, generator=gen)
+    if cuda:
+        whole, left, right = (None if t is None else t.contiguous(memory_format=torch.channels_last)
+                              for t in (whole, left, right))
+    with torch.autocast("cuda", dtype=torch.bfloat16, enabled=cuda):
+        out = net(whole, left, right)
+    losses = hsaw.hsaw_loss(out, y, cfg["alpha"], cfg["beta"], cfg["gamma"])
+    opt.zero_grad(set_to_none=True)
+    losses["loss"].backward()
+    if cfg.get("grad_clip"):
+        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg["grad_clip"])
+    opt.step()
+    sched.step()
+
+    with torch.no_grad():
+        logits = out["logits"].detach().float()
+        zero = torch.zeros((), device=y.device)
+        new_y, changed = y, zero
+        if relabel_now:  # §4.5 on the device; the loss above used the labels as they were
+            new_y, mask = hsaw.relabel(y, logits, out["p_all"].detach().float(), out["p_aux"].detach().float())
+            changed = mask.sum().float()
+        wl = out["w_left"].float().sum() if out["w_left"] is not None else zero
+        wr = out["w_right"].float().sum() if out["w_right"] is not None else zero
+        bs = float(len(y))  # a Python number: creating a device tensor per step would copy host→device
+        row = torch.stack([losses["loss"].detach() * bs, losses["l_w"].detach() * bs, losses["l_f"].detach() * bs,
+                           losses["l_c"].detach() * bs, (logits.argmax(1) == y).sum().float(),
+                           torch.full((), bs, device=y.device), changed, wl, wr])
+    return row, new_y
+
+
+# ----------------------------------------------------------------------------------------------------------
 # one run: the loop
 
 def run(cfg: dict, out: Path, *, fold: int | None = None, resume: bool = False, dist_info=(0, 1)) -> dict:
@@ -259,9 +295,7 @@ def run(cfg: dict, out: Path, *, fold: int | None = None, resume: bool = False, 
         net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if cuda else None)
     if use_compile:
         net = torch.compile(net)
-    views = get_views()
     gen = torch.Generator(device=device)
-    amp = torch.autocast("cuda", dtype=torch.bfloat16) if cuda else torch.autocast("cpu", enabled=False)
     writer = _tensorboard(out, log) if is_main else None
     t_run = time.time()
 
@@ -276,41 +310,9 @@ def run(cfg: dict, out: Path, *, fold: int | None = None, resume: bool = False, 
         relabel_now = relabel_on and epoch >= cfg["relabel_start"]
         for step in _progress(range(steps), f"epoch {epoch}/{cfg['epochs']}", is_main):
             idx = shard[step * batch:(step + 1) * batch]
-            y = labels[idx]
-            whole, left, right = views(images[idx], nose[idx], size=cfg["image_size"], train=True,
-                                       half_mode=cfg["half_mode"], rotation=cfg["rotation"], erase_p=cfg["erase_p"],
-                                       mean=IMAGENET_MEAN, std=IMAGENET_STD, generator=gen)
-            if cfg["half"]:  # Tables 2–3: one half only, plain classifier
-                whole, left, right = (left if cfg["half"] == "left" else right), None, None
-            elif variant == "baseline":
-                left = right = None
-            if cuda:
-                whole, left, right = (None if t is None else t.contiguous(memory_format=torch.channels_last)
-                                      for t in (whole, left, right))
-            with amp:
-                out_ = net(whole, left, right)
-            losses = hsaw.hsaw_loss(out_, y, cfg["alpha"], cfg["beta"], cfg["gamma"])
-            opt.zero_grad(set_to_none=True)
-            losses["loss"].backward()
-            if cfg["grad_clip"]:
-                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg["grad_clip"])
-            opt.step()
-            sched.step()
-
-            with torch.no_grad():
-                logits = out_["logits"].detach().float()
-                changed = torch.zeros((), device=device)
-                if relabel_now:  # §4.5 on the device; the loss above used the labels as they were
-                    new, mask = hsaw.relabel(y, logits, out_["p_all"].detach().float(),
-                                             out_["p_aux"].detach().float())
-                    labels[idx] = new
-                    changed = mask.sum()
-                wl = out_["w_left"].float().sum() if out_["w_left"] is not None else torch.zeros((), device=device)
-                wr = out_["w_right"].float().sum() if out_["w_right"] is not None else torch.zeros((), device=device)
-                bs = float(batch)  # a Python number: creating a device tensor per step would copy host→device
-                stats += torch.stack([losses["loss"].detach() * bs, losses["l_w"].detach() * bs,
-                                      losses["l_f"].detach() * bs, losses["l_c"].detach() * bs,
-                                      (logits.argmax(1) == y).sum().float(), torch.full((), bs, device=device), changed.float(), wl, wr])
+            row, labels[idx] = train_step(net, model, opt, sched, images[idx], nose[idx], labels[idx], config, gen,
+                                          relabel_now=relabel_now)
+            stats += row
 
         if world > 1:  # ranks re-labelled disjoint samples: summing the changes merges them
             import torch.distributed as dist
@@ -463,6 +465,8 @@ def parse_args(argv=None) -> tuple[dict, Path, bool]:
         if a.compile is not None:
             cfg["compile"] = a.compile
         return cfg, out, True
+    if a.dataset == "synthetic" and not a.data:
+        a.data = "n=512,size=48"  # the built-in default: runs anywhere, no files needed
     if not a.data or not a.out:
         raise UserError("--data and --out are required (or --resume RUN_DIR)")
     cfg = dict(DEFAULTS, **{k: getattr(a, k) for k in DEFAULTS if hasattr(a, k)})

@@ -119,7 +119,7 @@ def test_onecycle_optimizer_is_nesterov_and_paper_optimizer_is_constant():
 
 
 @pytest.mark.parametrize("argv,message", [
-    (["--dataset", "synthetic", "--out", "X"], "--data and --out are required"),
+    (["--dataset", "fer2013", "--out", "X"], "--data and --out are required"),
     (["--dataset", "fer2013", "--data", "MISSING/fer2013.csv", "--out", "OUT", "--midline", "center"],
      "no such file or folder"),
     (["--resume", "NOWHERE"], "no config.json"),
