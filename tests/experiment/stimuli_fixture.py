@@ -13,8 +13,8 @@ EMOTION_CYCLE = ("happiness", "fear", "anger", "disgust", "sadness", "surprise",
 def make_stimuli(folder, n_photos=4, size=(120, 160)) -> Path:
     """``n_photos`` photos x 2 halves as PNGs plus ``manifest.csv``; returns the manifest path.
 
-    Each image is a grey oval 'face' with the non-visible image half blacked out,
-    so a screenshot shows which half is on screen.
+    Each image is a grey oval 'face' whose non-visible image half is covered with
+    white, like the stimuli builder's output, so a screenshot shows which half is on screen.
     """
     folder = Path(folder)
     (folder / "images").mkdir(parents=True, exist_ok=True)
@@ -23,17 +23,17 @@ def make_stimuli(folder, n_photos=4, size=(120, 160)) -> Path:
     for i in range(n_photos):
         for half in ("left", "right"):
             image_side = "right" if half == "left" else "left"  # non-mirrored photo
-            im = Image.new("RGB", size, (0, 0, 0))
+            im = Image.new("RGB", size, (255, 255, 255))
             draw = ImageDraw.Draw(im)
-            shade = 120 + 15 * i
+            shade = 120 + 10 * (i % 8)  # grey, never near white
             draw.ellipse((10, 10, w - 10, h - 10), fill=(shade, shade, shade))
             draw.ellipse((w * 0.3, h * 0.35, w * 0.4, h * 0.45), fill=(30, 30, 200))
             draw.ellipse((w * 0.6, h * 0.35, w * 0.7, h * 0.45), fill=(30, 30, 200))
             draw.line((w * 0.3, h * 0.72, w * 0.7, h * 0.72), fill=(200, 40, 40), width=5)
             if image_side == "left":
-                draw.rectangle((w // 2, 0, w, h), fill=(0, 0, 0))
+                draw.rectangle((w // 2, 0, w, h), fill=(255, 255, 255))
             else:
-                draw.rectangle((0, 0, w // 2, h), fill=(0, 0, 0))
+                draw.rectangle((0, 0, w // 2, h), fill=(255, 255, 255))
             name = f"images/photo{i:02d}_{half}.png"
             im.save(folder / name)
             rows.append({"stimulus": name, "source": f"photo{i:02d}.jpg", "photo_id": f"photo{i:02d}",
