@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import importlib.util
 import json
 import os
 import sys
@@ -32,7 +31,6 @@ __all__ = ["MidlineError", "nose_tips", "save_midlines", "load_midlines", "defau
            "fingerprint", "build_command", "NOSE_TIP"]
 
 NOSE_TIP = 30  # dlib 68-point index (0-based) of the nose tip
-PREDICTOR_FILE = "shape_predictor_68_face_landmarks.dat"
 CACHE_NAME = "hsaw_midlines.npz"
 MIN_SIDE = 96  # dlib's HOG detector scans 80x80 windows: small faces are upsampled to at least this
 SPLITS = ("train", "val", "test")
@@ -60,14 +58,17 @@ def fingerprint(images_u8: np.ndarray) -> str:
 # --- dlib (imported lazily: the training machines do not have it) ------------------------------------------
 
 def predictor_path() -> Path:
-    """dlib's 68-landmark model shipped by face-recognition-models (found without pkg_resources)."""
-    spec = importlib.util.find_spec("face_recognition_models")
-    for root in (spec.submodule_search_locations or []) if spec else []:
-        path = Path(root) / "models" / PREDICTOR_FILE
-        if path.is_file():
-            return path
-    raise MidlineError(f"{PREDICTOR_FILE} not found: pip install face-recognition-models dlib-bin "
-                       "(or pip install -e '.[stimuli]') on a CPU machine to build midlines")
+    """dlib's 68-landmark model: the same file the stimulus builder uses (found without pkg_resources)."""
+    try:  # imported here: training machines have neither OpenCV nor dlib and never call this
+        from stimuli.detect_dlib import predictor_path as stimuli_predictor_path
+        from stimuli.errors import StimulusError
+    except ImportError as e:
+        raise MidlineError(f"cannot locate dlib's landmark model ({e}): pip install -e '.[stimuli]' on a CPU "
+                           "machine to build midlines") from None
+    try:
+        return stimuli_predictor_path()
+    except StimulusError as e:
+        raise MidlineError(f"{e} (midlines are built on a CPU machine with dlib and shipped with the data)") from None
 
 
 class DlibFaces:
