@@ -37,7 +37,7 @@ import torch
 
 from recognition import model as hsaw
 from recognition.augment import IMAGENET_MEAN, IMAGENET_STD
-from recognition.evaluate import input_views
+from recognition.evaluate import evaluate_model, input_views, summarize, write_confusion
 from recognition.data import (DataError, FaceSet, MissingSplitError, load_faceset, stratified_folds,
                               stratified_holdout)
 
@@ -330,10 +330,7 @@ def run(cfg: dict, out: Path, *, fold: int | None = None, resume: bool = False, 
         changed_idx = torch.nonzero(labels != labels_at_start).flatten()
         relabel_rows = list(zip(changed_idx.tolist(), labels_at_start[changed_idx].tolist(),
                                 labels[changed_idx].tolist()))
-        model_eval = model
-        from recognition.evaluate import evaluate_model, summarize
-
-        ev = summarize(evaluate_model(model_eval, val_set, config, device, cfg["eval_batch_size"]),
+        ev = summarize(evaluate_model(model, val_set, config, device, cfg["eval_batch_size"]),
                        val_set.class_names, model.attention is not None)
         n = max(1.0, s["n"])
         row = {"epoch": epoch, "loss": s["loss"] / n, "l_w": s["l_w"] / n, "l_f": s["l_f"] / n,
@@ -377,8 +374,6 @@ def run(cfg: dict, out: Path, *, fold: int | None = None, resume: bool = False, 
                "train_weights_sha1": _digest(model), "train_labels_sha1": _digest_tensor(labels)}
     if is_main:
         if (out / "checkpoint_best.pt").is_file():
-            from recognition.evaluate import evaluate_model, summarize, write_confusion
-
             best, _, _ = load_checkpoint(out / "checkpoint_best.pt", map_location=device)
             ev = summarize(evaluate_model(best.to(device), val_set, config, device, cfg["eval_batch_size"]),
                            val_set.class_names, best.attention is not None)
