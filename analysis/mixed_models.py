@@ -1,127 +1,224 @@
-"""Mixed-effects models with crossed random intercepts for participant and photo.
+"""The report's mixed-effects models: crossed random effects of participant and photo,
+with by-participant and by-photo slopes for every effect that varies within them.
 
-Every participant sees every photo, so participant and stimulus are crossed
-random factors; ignoring either inflates the false-positive rate of the side
-effect (Judd, Westfall & Kenny 2012; Baayen, Davidson & Bates 2008). statsmodels
-has no lme4-style crossed syntax: the documented way is one group spanning the
-whole data set with each factor as a variance component (``vc_formula``).
+Every participant sees every photo, and both halves of each photo, so participant
+and photo are crossed random factors and the side effect varies within both.
+Leaving out the random slopes reads between-participant differences in the side
+effect as evidence for an average effect (Barr, Levy, Scheepers & Tily 2013,
+"keep it maximal"; Judd, Westfall & Kenny 2012). Models are fitted by
+``analysis.lme`` (lme4's criterion; checked against lme4 in the tests).
 
-Choices (also in docs/analysis.md):
-- RT is modelled on the log scale (correct trials): RTs are right-skewed and
-  effects are multiplicative; exp(coef) is the left/right RT ratio.
-- Intensity (1–5 ratings, all trials) is treated as continuous, like the paper's t-test.
-- Accuracy uses ``BinomialBayesMixedGLM`` fitted by variational Bayes: the only
-  statsmodels logistic model with crossed random effects. Its posterior mean/SD
-  give an approximate z and p. GEE (participant clusters only) is the fallback
-  when the VB fit fails, and the result says which was used.
+Coding: side = +½ (left) / −½ (right) and valence = +½ (positive) / −½ (negative),
+so each coefficient is a difference (left − right, positive − negative), the
+intercept is the grand mean, and the uncorrelated slopes (lme4's ``||``) are
+invariant to which level is called +½.
+
+Simplification rule (fixed in advance, applied only when needed): fit the
+maximal model; while the fit is singular (a variance estimated at 0) or did not
+converge, drop one random term — a term whose variance is 0 if there is one
+(slopes before intercepts), otherwise the slope with the smallest variance — and
+refit. The result lists every step in ``simplifications``.
+
+Inference: linear models give t tests with Satterthwaite df (lmerTest's default).
+Logistic models are fitted with a gamma(2, 0) prior on each random-effect SD
+(Chung et al. 2013; ``blme::bglmer``) and give Wald z tests. Plain maximum
+likelihood (``glmer``) puts a slope SD at 0 in a large share of 18-participant
+data sets, and its z test then rejected a true null in 10.1 % of 298 simulated
+studies (the penalised fit: 5.7 %; benchmarks/RESULTS.md). The linear models,
+at 5-7 % without it, keep lme4's criterion. ``benchmarks/calibration.py``
+measures the type-I error of every test on null data with random slopes.
 """
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pandas as pd
-import statsmodels.formula.api as smf
-from scipy import stats
-from statsmodels.genmod.bayes_mixed_glm import BinomialBayesMixedGLM
-from threadpoolctl import threadpool_limits
 
-RANDOM = {"participant": "0 + C(participant)", "photo": "0 + C(photo_id)"}
+from stimuli.labels import NEGATIVE_EMOTIONS, POSITIVE_EMOTIONS
+
+from .lme import MixedFit, RandomTerm, fit_glmer, fit_lmm
+
+PARTICIPANT, PHOTO = "participant", "photo_id"
+SD_PRIOR_SHAPE = 2.0  # logistic models: gamma(2, 0) on each random-effect SD (Chung et al. 2013)
 
 
-def _design(data: pd.DataFrame) -> pd.DataFrame:
-    d = data[["participant", "photo_id", "visible_half"]].copy()
-    # Coded 1 = left so the coefficient reads "left minus right", the paper's direction.
-    d["left"] = (data["visible_half"] == "left").astype(float)
-    d["one"] = 1
+def coded(data: pd.DataFrame) -> pd.DataFrame:
+    """Add the ±½ codes ``side``, ``valence`` (0 for surprise/others) and ``side_x_valence``."""
+    d = data.copy()
+    d["side"] = np.where(d["visible_half"] == "left", 0.5, -0.5)
+    d["valence"] = np.where(d["emotion"].isin(POSITIVE_EMOTIONS), 0.5,
+                            np.where(d["emotion"].isin(NEGATIVE_EMOTIONS), -0.5, 0.0))
+    d["side_x_valence"] = d["side"] * d["valence"]
     return d
 
 
-def _fit_lmm(d: pd.DataFrame, y: str) -> dict:
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        model = smf.mixedlm(f"{y} ~ left", d, groups="one", re_formula="0", vc_formula=RANDOM)
-        # Small dense solves: threaded BLAS only adds contention (2-4x slower on 2 shared cores).
-        # Powell first: the gradient optimisers stall on the intensity model; lbfgs is the fallback.
-        with threadpool_limits(1):
-            res = model.fit(reml=True, method=["powell", "lbfgs"])
-    ci = res.conf_int().loc["left"]
-    vc = dict(zip(model.exog_vc.names, np.asarray(res.vcomp, dtype=float)))
-    return {"coef": float(res.fe_params["left"]), "se": float(res.bse_fe["left"]),
-            "z": float(res.tvalues["left"]), "p": float(res.pvalues["left"]),
-            "ci_low": float(ci.iloc[0]), "ci_high": float(ci.iloc[1]),
-            "intercept": float(res.fe_params["Intercept"]),
-            "var_participant": vc.get("participant"), "var_photo": vc.get("photo"),
-            "var_residual": float(res.scale), "n_obs": int(res.nobs), "converged": bool(res.converged),
-            "warnings": sorted({str(w.message).splitlines()[0] for w in caught})}
+def formula(dv: str, fixed: list[str], terms: list[RandomTerm]) -> str:
+    """lme4-style formula with one ``||`` block per grouping factor."""
+    by_group: dict[str, list[str]] = {}
+    for t in terms:
+        by_group.setdefault(t.group, []).append("1" if t.covariate is None else t.covariate)
+    random = []
+    for g, covs in by_group.items():
+        if covs == ["1"]:
+            random.append(f"(1 | {g})")
+        elif "1" in covs:
+            random.append(f"({' + '.join(covs)} || {g})")
+        else:
+            random.append(f"(0 + {' + '.join(covs)} || {g})")
+    return f"{dv} ~ {' + '.join(fixed) or '1'}" + "".join(f" + {r}" for r in random)
+
+
+def _term_to_drop(fit: MixedFit) -> tuple[RandomTerm, str]:
+    variances = fit.random.iloc[:len(fit.terms)]["variance"].to_numpy()
+    is_slope = np.array([t.covariate is not None for t in fit.terms])
+    zero = fit.theta < 1e-4
+    if zero.any():
+        pool = np.flatnonzero(zero & is_slope) if (zero & is_slope).any() else np.flatnonzero(zero)
+        why = "its variance was estimated at 0 (singular fit)"
+    else:
+        pool = np.flatnonzero(is_slope) if is_slope.any() else np.arange(len(fit.terms))
+        why = "the model did not converge" + (f" ({fit.messages[0]})" if fit.messages else "") + \
+              "; this was the smallest slope variance"
+    i = pool[np.argmin(variances[pool])]
+    return fit.terms[i], why
+
+
+def fit_simplified(data: pd.DataFrame, dv: str, fixed: list[str], terms: list[RandomTerm],
+                   family: str = "gaussian") -> tuple[MixedFit, list[str]]:
+    """Fit the maximal model, then simplify by the module's rule; returns (fit, steps taken)."""
+    for group in {t.group for t in terms}:
+        n = data[group].nunique()
+        if n < 3:
+            raise ValueError(f"{n} {group} level(s) in {len(data)} trials: a random effect of {group} needs "
+                             "at least 3")
+    terms, steps = list(terms), []
+    while True:
+        fit = (fit_lmm(data, dv, fixed, terms) if family == "gaussian" else
+               fit_glmer(data, dv, fixed, terms, sd_prior_shape=SD_PRIOR_SHAPE))
+        if (fit.converged and not fit.singular) or not terms:
+            return fit, steps
+        drop, why = _term_to_drop(fit)
+        steps.append(f"dropped {drop.label}: {why}")
+        terms = [t for t in terms if t != drop]
+
+
+def _summary(fit: MixedFit, steps: list[str], term: str, dv: str, fixed: list[str],
+             requested: list[RandomTerm], subset: str) -> dict:
+    row = fit.row(term)
+    gaussian = fit.family == "gaussian"
+    var = {(r.group, r.term): r.variance for r in fit.random.itertuples()}
+    out = {
+        "model": ("linear mixed model (REML; t tests with Satterthwaite df)" if gaussian else
+                  "logistic mixed model (Laplace approximation with a gamma(2) prior on the random-effect "
+                  "SDs, as blme::bglmer; Wald z tests)"),
+        "formula": formula(dv, fixed, fit.terms), "requested_formula": formula(dv, fixed, requested),
+        "fitted_formula": formula(dv, fixed, fit.terms), "subset": subset, "term": term,
+        "coef": row["coef"], "se": row["se"], "se_label": "SE", "statistic": "t" if gaussian else "z",
+        "z": row["stat"], "df": row["df"] if gaussian else None, "p": row["p"],
+        "ci_low": row["ci_low"], "ci_high": row["ci_high"],
+        "intercept": fit.row("Intercept")["coef"],
+        "terms": {r.term: {k: getattr(r, k) for k in ("coef", "se", "df", "stat", "p", "ci_low", "ci_high")}
+                  for r in fit.fixed.itertuples()},
+        "random_effects": fit.random.to_dict("records"),
+        "var_participant": var.get((PARTICIPANT, "intercept"), 0.0),
+        "var_photo": var.get((PHOTO, "intercept"), 0.0),
+        "converged": fit.converged, "singular": fit.singular, "simplifications": steps,
+        "n_obs": fit.n_obs, "n_participants": fit.n_levels.get(PARTICIPANT),
+        "n_photos": fit.n_levels.get(PHOTO), "warnings": list(fit.messages)}
+    if gaussian:
+        out["t"] = row["stat"]
+        out["var_residual"] = var.get(("residual", ""))
+    return out
+
+
+def _maximal(slopes_participant: list[str], slopes_photo: list[str]) -> list[RandomTerm]:
+    return ([RandomTerm(PARTICIPANT)] + [RandomTerm(PARTICIPANT, c) for c in slopes_participant]
+            + [RandomTerm(PHOTO)] + [RandomTerm(PHOTO, c) for c in slopes_photo])
+
+
+def _lmm_side(d: pd.DataFrame, dv: str, subset: str) -> dict:
+    terms = _maximal(["side"], ["side"])
+    fit, steps = fit_simplified(d, dv, ["side"], terms)
+    return _summary(fit, steps, "side", dv, ["side"], terms, subset)
 
 
 def rt_mixed_model(data: pd.DataFrame) -> dict:
-    """log(rt) ~ left + (1 | participant) + (1 | photo), correct trials, REML.
+    """log(rt) ~ side + (1 + side || participant) + (1 + side || photo_id), correct trials, REML.
 
-    ``ratio`` = exp(coef) is the left/right ratio of (geometric-mean) RTs.
+    coef = mean log-RT difference left − right; ``ratio`` = exp(coef) is the left/right
+    ratio of geometric-mean RTs.
     """
-    sub = data[data["correct"] == 1]
-    d = _design(sub)
-    d["log_rt"] = np.log(sub["rt"].to_numpy(dtype=float))
-    out = {"model": "MixedLM (REML)", "formula": "log(rt) ~ left + (1|participant) + (1|photo_id)",
-           "subset": "correct trials"}
-    out.update(_fit_lmm(d, "log_rt"))
+    d = coded(data[data["correct"] == 1])
+    d["log_rt"] = np.log(d["rt"].to_numpy(dtype=float))
+    out = _lmm_side(d, "log_rt", "correct trials")
     out.update({"ratio": float(np.exp(out["coef"])), "ratio_ci_low": float(np.exp(out["ci_low"])),
                 "ratio_ci_high": float(np.exp(out["ci_high"]))})
     return out
 
 
 def intensity_mixed_model(data: pd.DataFrame) -> dict:
-    """intensity ~ left + (1 | participant) + (1 | photo), all trials, REML; coef in rating points."""
-    d = _design(data)
-    d["intensity"] = data["intensity"].to_numpy(dtype=float)
-    out = {"model": "MixedLM (REML)", "formula": "intensity ~ left + (1|participant) + (1|photo_id)",
-           "subset": "all trials"}
-    out.update(_fit_lmm(d, "intensity"))
+    """intensity ~ side + (1 + side || participant) + (1 + side || photo_id), all trials, REML.
+
+    coef in rating points, left − right (ratings treated as interval, like the paper's t test).
+    """
+    return _lmm_side(coded(data), "intensity", "all trials")
+
+
+def _odds(out: dict) -> dict:
+    out.update({"odds_ratio": float(np.exp(out["coef"])), "or_ci_low": float(np.exp(out["ci_low"])),
+                "or_ci_high": float(np.exp(out["ci_high"]))})
+    sd = {(r["group"], r["term"]): r["sd"] for r in out["random_effects"]}
+    out.update({"sd_participant": sd.get((PARTICIPANT, "intercept"), 0.0),
+                "sd_photo": sd.get((PHOTO, "intercept"), 0.0)})
     return out
 
 
 def accuracy_mixed_model(data: pd.DataFrame) -> dict:
-    """logit P(correct) ~ left + (1 | participant) + (1 | photo), all trials.
+    """logit P(correct) ~ side + (1 + side || participant) + (1 + side || photo_id), all trials.
 
-    Fitted with ``BinomialBayesMixedGLM.fit_vb`` (variational Bayes, statsmodels'
-    default priors: fixed effects N(0, 2²), log-SD of variance components N(0, 1)).
-    z = posterior mean / posterior SD; p = 2·(1 − Φ(|z|)); odds ratio = exp(coef).
-    Falls back to GEE (binomial, exchangeable, participant clusters) if VB fails.
+    Laplace approximation (nAGQ = 1) with a gamma(2, 0) prior on the random-effect SDs
+    (``blme::bglmer``); z = b / SE with SE from the Hessian of the penalised deviance;
+    odds ratio = exp(b) (left vs right, conditional on participant and photo).
     """
-    d = _design(data)
-    d["correct"] = data["correct"].to_numpy(dtype=float)
-    out = {"formula": "logit(correct) ~ left + (1|participant) + (1|photo_id)", "subset": "all trials",
-           "n_obs": int(len(d))}
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            model = BinomialBayesMixedGLM.from_formula("correct ~ left", RANDOM, d)
-            with threadpool_limits(1):
-                res = model.fit_vb(fit_method="L-BFGS-B")
-        i = list(model.exog_names).index("left")
-        coef, sd = float(res.fe_mean[i]), float(res.fe_sd[i])
-        if not (np.isfinite(coef) and np.isfinite(sd) and sd > 0):
-            raise FloatingPointError("non-finite VB posterior")
-        z = coef / sd
-        out.update({"model": "BinomialBayesMixedGLM (variational Bayes)", "coef": coef, "se": sd, "z": z,
-                    "p": float(2 * stats.norm.sf(abs(z))), "ci_low": coef - 1.96 * sd,
-                    "ci_high": coef + 1.96 * sd,
-                    "sd_participant": float(np.exp(res.vcp_mean[list(model.vcp_names).index("participant")])),
-                    "sd_photo": float(np.exp(res.vcp_mean[list(model.vcp_names).index("photo")])),
-                    "warnings": sorted({str(w.message).splitlines()[0] for w in caught})})
-    except (np.linalg.LinAlgError, FloatingPointError, ValueError) as exc:
-        import statsmodels.api as sm
-        res = smf.gee("correct ~ left", "participant", d, family=sm.families.Binomial(),
-                      cov_struct=sm.cov_struct.Exchangeable()).fit()
-        ci = res.conf_int().loc["left"]
-        out.update({"model": "GEE (binomial, exchangeable, participant clusters) - VB fit failed",
-                    "fallback_reason": str(exc), "coef": float(res.params["left"]),
-                    "se": float(res.bse["left"]), "z": float(res.tvalues["left"]),
-                    "p": float(res.pvalues["left"]), "ci_low": float(ci.iloc[0]), "ci_high": float(ci.iloc[1]),
-                    "warnings": []})
-    out.update({"odds_ratio": float(np.exp(out["coef"])), "or_ci_low": float(np.exp(out["ci_low"])),
-                "or_ci_high": float(np.exp(out["ci_high"]))})
+    d = coded(data)
+    terms = _maximal(["side"], ["side"])
+    fit, steps = fit_simplified(d, "correct", ["side"], terms, family="binomial")
+    return _odds(_summary(fit, steps, "side", "correct", ["side"], terms, "all trials"))
+
+
+def _positive_negative(data: pd.DataFrame) -> pd.DataFrame:
+    return coded(data[data["emotion"].isin(POSITIVE_EMOTIONS + NEGATIVE_EMOTIONS)])
+
+
+def rt_valence_mixed_model(data: pd.DataFrame) -> dict:
+    """log(rt) ~ valence + (1 + valence || participant) + (1 | photo_id), correct positive/negative trials.
+
+    coef = log-RT difference positive − negative; valence varies between photos, so
+    photos get only an intercept. ``ratio`` = exp(coef).
+    """
+    d = _positive_negative(data[data["correct"] == 1])
+    d["log_rt"] = np.log(d["rt"].to_numpy(dtype=float))
+    terms = _maximal(["valence"], [])
+    fit, steps = fit_simplified(d, "log_rt", ["valence"], terms)
+    out = _summary(fit, steps, "valence", "log_rt", ["valence"], terms,
+                   "correct trials, positive vs negative emotions")
+    out.update({"ratio": float(np.exp(out["coef"])), "ratio_ci_low": float(np.exp(out["ci_low"])),
+                "ratio_ci_high": float(np.exp(out["ci_high"]))})
     return out
+
+
+def accuracy_side_by_valence_mixed_model(data: pd.DataFrame) -> dict:
+    """logit P(correct) ~ side·valence + (1 + side + valence + side_x_valence || participant)
+    + (1 + side || photo_id), positive and negative trials.
+
+    The interaction (``coef``) is the difference of the side effects in log-odds:
+    (left − right | positive) − (left − right | negative). Testing it is what the
+    paper's "left advantage for positive but not negative" claim needs (Gelman &
+    Stern 2006: a difference in significance is not a significant difference).
+    """
+    d = _positive_negative(data)
+    fixed = ["side", "valence", "side_x_valence"]
+    terms = _maximal(["side", "valence", "side_x_valence"], ["side"])
+    fit, steps = fit_simplified(d, "correct", fixed, terms, family="binomial")
+    return _odds(_summary(fit, steps, "side_x_valence", "correct", fixed, terms,
+                          "positive- and negative-emotion trials"))

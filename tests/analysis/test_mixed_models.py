@@ -1,17 +1,24 @@
-"""Mixed models recover simulated effects and agree with closed forms where those exist."""
+"""The report's mixed models recover simulated effects, with the random-effects structure the design calls for."""
 
 import numpy as np
 import pytest
-import statsmodels.api as sm
 import statsmodels.formula.api as smf
 
-from analysis.mixed_models import accuracy_mixed_model, intensity_mixed_model, rt_mixed_model
+from analysis.mixed_models import (accuracy_mixed_model, accuracy_side_by_valence_mixed_model, formula,
+                                   intensity_mixed_model, rt_mixed_model, rt_valence_mixed_model)
+from analysis.lme import RandomTerm
 from analysis.simulate import simulate_trials
 
 
 @pytest.fixture(scope="module")
 def trials():
     return simulate_trials(n_participants=18, effect=2.0, seed=21)
+
+
+def test_formula_is_written_like_lme4():
+    terms = [RandomTerm("participant"), RandomTerm("participant", "side"), RandomTerm("photo_id")]
+    assert formula("y", ["side"], terms) == "y ~ side + (1 + side || participant) + (1 | photo_id)"
+    assert formula("y", [], [RandomTerm("g", "x")]) == "y ~ 1 + (0 + x || g)"
 
 
 @pytest.mark.slow
@@ -22,10 +29,16 @@ def test_intensity_side_coefficient_equals_mean_difference_in_a_balanced_design(
     diff = trials.loc[trials.visible_half == "left", "intensity"].mean() - \
         trials.loc[trials.visible_half == "right", "intensity"].mean()
     assert r["coef"] == pytest.approx(diff, abs=1e-6)
-    assert r["converged"] and r["n_obs"] == 2520
+    assert r["converged"] and r["n_obs"] == 2520 and r["n_participants"] == 18 and r["n_photos"] == 70
     # Simulated: +0.3 * effect latent points (rounding/clipping shrink it a little).
-    assert 0.35 < r["coef"] < 0.75 and r["p"] < 1e-6
+    assert 0.35 < r["coef"] < 0.75 and r["p"] < 1e-4
     assert r["var_participant"] > 0.05 and r["var_photo"] > 0.02
+    assert r["requested_formula"] == "intensity ~ side + (1 + side || participant) + (1 + side || photo_id)"
+    groups = {(x["group"], x["term"]) for x in r["random_effects"]}
+    assert ("residual", "") in groups and ("participant", "intercept") in groups
+    # Satterthwaite df: the side effect is tested against between-participant/photo
+    # variation in it, so df is far below the 2518 of a trial-level test.
+    assert 10 < r["df"] < 200 and r["statistic"] == "t"
 
 
 @pytest.mark.slow
@@ -45,18 +58,28 @@ def test_rt_model_recovers_log_rt_effect_and_variances(trials):
 @pytest.mark.slow
 def test_accuracy_model_recovers_log_odds_effect(trials):
     r = accuracy_mixed_model(trials)
-    assert r["model"].startswith("BinomialBayesMixedGLM")
-    assert r["ci_low"] < 0.6 < r["ci_high"] and r["p"] < 1e-4  # simulated 0.3 * effect
+    assert r["model"].startswith("logistic mixed model") and r["statistic"] == "z"
+    assert r["ci_low"] < 0.6 < r["ci_high"] and r["p"] < 0.01  # simulated 0.3 * effect
     assert r["odds_ratio"] == pytest.approx(np.exp(r["coef"]))
-    # Conditional (random-effects) log-odds exceed the population-averaged GEE estimate.
+    # Conditional (random-effects) log-odds exceed the population-averaged marginal estimate.
     d = trials.assign(left=(trials.visible_half == "left") * 1.0)
-    gee = smf.gee("correct ~ left", "participant", d, family=sm.families.Binomial()).fit()
-    assert r["coef"] > gee.params["left"] > 0
+    marginal = smf.logit("correct ~ left", d).fit(disp=0)
+    assert r["coef"] > marginal.params["left"] > 0
 
 
 @pytest.mark.slow
-def test_no_effect_gives_intervals_covering_zero():
-    null = simulate_trials(n_participants=18, effect=0.0, seed=4)
-    for fn in (rt_mixed_model, intensity_mixed_model, accuracy_mixed_model):
-        r = fn(null)
-        assert r["ci_low"] < 0 < r["ci_high"], (fn.__name__, r["coef"], r["ci_low"], r["ci_high"])
+def test_rt_valence_model_recovers_positive_faster_than_negative(trials):
+    r = rt_valence_mixed_model(trials)
+    assert r["term"] == "valence" and r["subset"].startswith("correct trials")
+    assert r["ci_low"] < -0.27 < r["ci_high"] and r["p"] < 1e-3  # simulated -0.27 log RT
+    assert r["ratio"] < 1
+
+
+@pytest.mark.slow
+def test_side_by_valence_interaction_is_found_when_simulated_and_not_otherwise():
+    with_ia = simulate_trials(24, effect=0.0, seed=5, effects={"accuracy_side_by_valence": 1.5})
+    r = accuracy_side_by_valence_mixed_model(with_ia)
+    assert r["term"] == "side_x_valence" and r["ci_low"] < 1.5 < r["ci_high"] and r["p"] < 0.05
+    assert set(r["terms"]) == {"Intercept", "side", "valence", "side_x_valence"}
+    none = accuracy_side_by_valence_mixed_model(simulate_trials(24, effect=0.0, seed=5))
+    assert none["ci_low"] < 0 < none["ci_high"]

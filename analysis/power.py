@@ -1,0 +1,287 @@
+"""`python -m analysis.power LOGDIR`: power of the recommended tests for more participants,
+simulated from the mixed models fitted to pilot logs (the approach of R's simr;
+Green & MacLeod 2016, Methods Ecol. Evol. 7:493).
+
+For each planned number of participants N and each of ``sims`` replications, a
+new data set is drawn from the fitted models — N new participants and the same
+number of photos (or ``--photos``), both halves of every photo, fresh random
+intercepts and side slopes from the fitted variance components, the fitted fixed
+effects — and the recommended tests are run on it: the participant-level paired
+tests and the mixed models for RT (log, correct trials), intensity and accuracy.
+Power = proportion of replications with p < α, with a Clopper-Pearson 95% CI.
+
+Outcomes are drawn independently given the random effects: accuracy from the
+logistic model, log RT and intensity from the linear models (intensity is not
+rounded to the 1-5 scale, as simr simulates from the fitted model as it is).
+Power at the *observed* effect of a small pilot inherits that estimate's error
+(Albers & Lakens 2018): prefer ``--effect-*`` with the smallest effect you care about.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from statsmodels.stats.proportion import proportion_confint
+
+from . import mixed_models, participant_level
+
+# Outcome -> (mixed-model function, column the participant-level test averages, subset, unit of b).
+OUTCOMES = {
+    "rt": (mixed_models.rt_mixed_model, "rt", "correct trials", "log RT"),
+    "intensity": (mixed_models.intensity_mixed_model, "intensity", "all trials", "rating points"),
+    "accuracy": (mixed_models.accuracy_mixed_model, "correct", "all trials", "log-odds"),
+}
+LABELS = {"rt": "RT", "intensity": "intensity", "accuracy": "accuracy"}
+
+
+@dataclass(frozen=True)
+class FittedModel:
+    """Fixed effects and random-effect SDs of one outcome's side model."""
+
+    intercept: float
+    side: float
+    sd: dict                # (group, term) -> SD; group "participant" | "photo_id" | "residual"
+
+    @classmethod
+    def from_result(cls, res: dict) -> "FittedModel":
+        return cls(float(res["intercept"]), float(res["coef"]),
+                   {(r["group"], r["term"]): float(r["sd"]) for r in res["random_effects"]})
+
+    def linear_predictor(self, rng, participant: np.ndarray, photo: np.ndarray, side: np.ndarray,
+                         n_participants: int, n_photos: int) -> np.ndarray:
+        """Xβ + Zb with b drawn afresh: intercepts and side slopes per participant and photo."""
+        eta = self.intercept + self.side * side
+        for group, index, n in (("participant", participant, n_participants), ("photo_id", photo, n_photos)):
+            for term, x in (("intercept", 1.0), ("side", side)):
+                b = rng.normal(0.0, self.sd.get((group, term), 0.0), n)
+                eta = eta + b[index] * x
+        return eta
+
+
+def fit_pilot(trials: pd.DataFrame) -> dict[str, FittedModel]:
+    """The three side models fitted to the pilot trials."""
+    return {k: FittedModel.from_result(fn(trials)) for k, (fn, *_) in OUTCOMES.items()}
+
+
+def simulate_from_fit(models: dict[str, FittedModel], n_participants: int, n_photos: int,
+                      rng: np.random.Generator) -> pd.DataFrame:
+    """One synthetic data set (log columns the tests use) from the fitted models."""
+    participant = np.repeat(np.arange(n_participants), 2 * n_photos)
+    photo = np.tile(np.repeat(np.arange(n_photos), 2), n_participants)
+    side = np.tile([0.5, -0.5], n_participants * n_photos)
+    args = (participant, photo, side, n_participants, n_photos)
+    eta = models["accuracy"].linear_predictor(rng, *args)
+    correct = (rng.random(len(side)) < 1 / (1 + np.exp(-eta))).astype(int)
+    rt_model, int_model = models["rt"], models["intensity"]
+    log_rt = rt_model.linear_predictor(rng, *args) + rng.normal(0, rt_model.sd[("residual", "")], len(side))
+    intensity = int_model.linear_predictor(rng, *args) + rng.normal(0, int_model.sd[("residual", "")], len(side))
+    return pd.DataFrame({"participant": [f"S{i:03d}" for i in participant],
+                         "photo_id": [f"ph{j:03d}" for j in photo],
+                         "visible_half": np.where(side > 0, "left", "right"), "emotion": "others",
+                         "correct": correct, "rt": np.exp(log_rt), "intensity": intensity})
+
+
+def recommended_p_values(data: pd.DataFrame) -> dict[str, float]:
+    """p of every recommended side test on one data set (keys: '<outcome> <level>')."""
+    out = {}
+    for key, (fn, column, subset, _) in OUTCOMES.items():
+        sub = data[data["correct"] == 1] if subset == "correct trials" else data
+        out[f"{key} participant-level"] = participant_level.paired_side_test(sub, column).get("p", np.nan)
+        out[f"{key} mixed model"] = fn(data)["p"]
+    return out
+
+
+def _one_replication(job) -> dict:
+    models, n_participants, n_photos, seed = job
+    data = simulate_from_fit(models, n_participants, n_photos, np.random.default_rng(seed))
+    return {"n_participants": n_participants, **recommended_p_values(data)}
+
+
+def power_table(p_values: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
+    """Power per test and N: proportion p < α with a Clopper-Pearson 95% CI (tidy)."""
+    long = p_values.melt(id_vars="n_participants", var_name="test", value_name="p").dropna()
+    rows = []
+    for (test, n), grp in long.groupby(["test", "n_participants"], sort=True):
+        k, m = int((grp["p"] < alpha).sum()), len(grp)
+        lo, hi = proportion_confint(k, m, alpha=0.05, method="beta")
+        outcome, level = test.split(" ", 1)
+        rows.append({"outcome": outcome, "test": level, "n_participants": int(n), "n_sims": m,
+                     "rejections": k, "power": k / m, "ci_low": float(lo), "ci_high": float(hi)})
+    return pd.DataFrame(rows)
+
+
+def required_participants(table: pd.DataFrame, target: float = 0.8) -> pd.DataFrame:
+    """Smallest simulated N whose power reaches ``target``, per outcome and test (NaN if none)."""
+    rows = []
+    for (outcome, test), grp in table.groupby(["outcome", "test"], sort=False):
+        ok = grp[grp["power"] >= target]
+        rows.append({"outcome": outcome, "test": test,
+                     "n_required": int(ok["n_participants"].min()) if len(ok) else np.nan,
+                     "max_simulated": int(grp["n_participants"].max()),
+                     "power_at_max": float(grp.loc[grp["n_participants"].idxmax(), "power"])})
+    return pd.DataFrame(rows)
+
+
+def sentences(required: pd.DataFrame, models: dict[str, FittedModel], target: float = 0.8) -> list[str]:
+    """One plain sentence per recommended test."""
+    out = []
+    for r in required.itertuples():
+        b, unit = models[r.outcome].side, OUTCOMES[r.outcome][3]
+        what = (f"the observed left - right difference in {LABELS[r.outcome]} (b = {b:+.3f} {unit}) "
+                f"with {target:.0%} power")
+        if np.isnan(r.n_required):
+            out.append(f"To detect {what} by the {r.test} test you need more than {r.max_simulated} participants "
+                       f"(power at {r.max_simulated}: {r.power_at_max:.0%}).")
+        else:
+            out.append(f"To detect {what} by the {r.test} test you need {int(r.n_required)} participants "
+                       "(the smallest simulated size that reached it).")
+    return out
+
+
+def power_figure(table: pd.DataFrame, target: float = 0.8):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(OUTCOMES), figsize=(4 * len(OUTCOMES), 3.4), sharey=True)
+    for ax, outcome in zip(np.atleast_1d(axes), OUTCOMES):
+        sub = table[table["outcome"] == outcome]
+        # Dodge the two tests a little so that their intervals do not hide each other.
+        step = 0.012 * (sub["n_participants"].max() - sub["n_participants"].min() or 10)
+        for i, (test, grp) in enumerate(sub.groupby("test")):
+            ax.errorbar(grp["n_participants"] + (i - 0.5) * step, grp["power"],
+                        yerr=[grp["power"] - grp["ci_low"], grp["ci_high"] - grp["power"]],
+                        marker="o", capsize=3, label=test)
+        ax.axhline(target, color="grey", linestyle="--", linewidth=1)
+        ax.set_title(f"{LABELS[outcome]}: left vs right")
+        ax.set_xlabel("participants")
+        ax.set_ylim(0, 1.02)
+    np.atleast_1d(axes)[0].set_ylabel("power (95% CI)")
+    np.atleast_1d(axes)[0].legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+def run_power(models: dict[str, FittedModel], participants: list[int], n_photos: int, sims: int,
+              seed: int = 0, jobs: int = 1, progress: bool = True) -> pd.DataFrame:
+    """p values of every test for ``sims`` replications per N (one row per replication).
+
+    Each replication has its own seed from ``SeedSequence(seed)``, so results do not
+    depend on ``jobs``.
+    """
+    seeds = np.random.SeedSequence(seed).generate_state(len(participants) * sims)
+    work = [(models, n, n_photos, int(s)) for (n, s) in zip(np.repeat(participants, sims), seeds)]
+    bar = _progress(len(work), progress)
+    rows = []
+    if jobs > 1:
+        with ProcessPoolExecutor(jobs) as pool:
+            for row in pool.map(_one_replication, work, chunksize=4):
+                rows.append(row)
+                bar.update(1)
+    else:
+        for job in work:
+            rows.append(_one_replication(job))
+            bar.update(1)
+    bar.close()
+    return pd.DataFrame(rows)
+
+
+def _progress(total: int, enabled: bool):
+    try:
+        from tqdm import tqdm
+    except ImportError:  # tqdm is optional: a silent stand-in
+        enabled = False
+    if not enabled:
+        class _Null:
+            def update(self, n): ...
+            def close(self): ...
+        return _Null()
+    return tqdm(total=total, desc="simulating", unit="data set")
+
+
+def _int_list(text: str) -> list[int]:
+    try:
+        values = sorted({int(x) for x in text.split(",") if x.strip()})
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: give whole numbers separated by commas, e.g. 12,18,24")
+    if not values or values[0] < 3:
+        raise argparse.ArgumentTypeError(f"{text!r}: every size must be >= 3 participants")
+    return values
+
+
+def main(argv=None) -> int:
+    from .load import LogError, load_logs
+
+    parser = argparse.ArgumentParser(
+        prog="python -m analysis.power",
+        description="Power of the recommended left/right tests for more participants, simulated from the "
+                    "mixed models fitted to pilot logs (like R's simr). Writes power.csv, power_pvalues.csv "
+                    "and power.png, and prints how many participants reach the target power.",
+        epilog="example: python -m analysis.power logs/ --participants 12,18,24,36 --sims 200 --jobs 2")
+    parser.add_argument("logdir", help="folder with the pilot session logs")
+    parser.add_argument("--participants", type=_int_list, default=[12, 18, 24, 36],
+                        help="participant numbers to simulate, comma-separated (default 12,18,24,36)")
+    parser.add_argument("--photos", type=int, default=None,
+                        help="photos per simulated session, each shown as both halves (default: as in the pilot)")
+    parser.add_argument("--sims", type=int, default=200, help="replications per size (default 200)")
+    parser.add_argument("--alpha", type=float, default=0.05, help="significance level (default .05)")
+    parser.add_argument("--target", type=float, default=0.8, help="target power for the sentence (default .8)")
+    for key, unit in (("rt", "log RT"), ("intensity", "rating points"), ("accuracy", "log-odds")):
+        parser.add_argument(f"--effect-{key}", type=float, default=None,
+                            help=f"side effect (left - right) in {unit} to simulate instead of the observed one")
+    parser.add_argument("--jobs", type=int, default=1, help="worker processes (default 1; e.g. the number of cores)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--out", default=None, help="output folder (default LOGDIR/power)")
+    parser.add_argument("--include-simulated", action="store_true",
+                        help="also use sessions whose sidecar says simulated: true (e.g. the demo's)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    args = parser.parse_args(argv)
+    if args.sims < 1 or args.jobs < 1 or not 0 < args.alpha < 1 or not 0 < args.target < 1 or \
+            (args.photos is not None and args.photos < 2):
+        print("error: need --sims >= 1, --jobs >= 1, 0 < --alpha, --target < 1 and --photos >= 2", file=sys.stderr)
+        return 2
+    try:
+        logs = load_logs(args.logdir, include_simulated=args.include_simulated)
+    except LogError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    trials = logs.trials
+    if trials["participant"].nunique() < 3:
+        print(f"error: {args.logdir}: the pilot has {trials['participant'].nunique()} participant(s); fitting "
+              "the variance components needs at least 3", file=sys.stderr)
+        return 1
+    models = fit_pilot(trials)
+    for key in OUTCOMES:
+        effect = getattr(args, f"effect_{key}")
+        if effect is not None:
+            m = models[key]
+            models[key] = FittedModel(m.intercept, effect, m.sd)
+    n_photos = args.photos or int(trials["photo_id"].nunique())
+    p_values = run_power(models, args.participants, n_photos, args.sims, args.seed, args.jobs,
+                         progress=not args.no_progress)
+    table = power_table(p_values, args.alpha)
+    required = required_participants(table, args.target)
+    out = Path(args.out) if args.out else Path(args.logdir) / "power"
+    out.mkdir(parents=True, exist_ok=True)
+    p_values.to_csv(out / "power_pvalues.csv", index=False)
+    table.to_csv(out / "power.csv", index=False)
+    fig = power_figure(table, args.target)
+    fig.savefig(out / "power.png", dpi=100)
+    lines = sentences(required, models, args.target)
+    (out / "power.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print(f"pilot: {trials['participant'].nunique()} participants, {len(trials)} trials; simulated "
+          f"{args.sims} data sets per size with {n_photos} photos x 2 halves")
+    for line in lines:
+        print(line)
+    print(f"power curves: {(out / 'power.png').resolve()}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
