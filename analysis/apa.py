@@ -10,6 +10,8 @@ MINUS = "\u2212"
 def fmt_num(x: float, decimals: int = 2) -> str:
     """Fixed decimals with a true minus sign."""
     s = f"{x:.{decimals}f}"
+    if float(s) == 0:
+        s = s.lstrip("-")  # -0.0004 rounds to "-0.000": a signed zero reads as a direction that is not there
     return s.replace("-", MINUS)
 
 

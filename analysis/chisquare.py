@@ -30,7 +30,9 @@ def chi2_2x2(table, rows: tuple[str, str] = SIDES) -> dict:
     sqrt(χ² / N) for a 2×2 table (Cramér 1946). Odds ratio = (a d) / (b c) with a
     Woolf (log) 95% CI (scipy ``odds_ratio(kind='sample')``). Fisher's exact p is
     given when an expected count is < 5, where the χ² approximation is poor
-    (Cochran 1954).
+    (Cochran 1954). A table with a zero cell has no finite odds ratio: 0.5 is
+    then added to every cell for the odds ratio and its CI (Haldane 1956;
+    Anscombe 1956) and ``odds_ratio['note']`` says so.
     """
     table = np.asarray(table, dtype=int)
     r1, r2 = rows
@@ -50,11 +52,30 @@ def chi2_2x2(table, rows: tuple[str, str] = SIDES) -> dict:
     out["expected"] = expected.tolist()
     out["min_expected"] = float(expected.min())
     out["cramers_v"] = float(contingency.association(table, method="cramer"))
-    orr = contingency.odds_ratio(table, kind="sample")
-    ci = orr.confidence_interval(0.95)
-    out["odds_ratio"] = {"or": float(orr.statistic), "ci_low": float(ci.low), "ci_high": float(ci.high)}
+    out["odds_ratio"] = odds_ratio_2x2(table)
     out["fisher_p"] = float(stats.fisher_exact(table).pvalue) if expected.min() < 5 else None
     return out
+
+
+def odds_ratio_2x2(table) -> dict:
+    """Sample odds ratio (a d)/(b c) of a 2×2 table with a Woolf 95% CI.
+
+    log OR ± z₀.₉₇₅ · sqrt(1/a + 1/b + 1/c + 1/d) (Woolf 1955). With a zero cell,
+    0.5 is added to every cell first (Haldane–Anscombe correction), so the ratio
+    and its interval stay finite; the result then carries a ``note``.
+    """
+    table = np.asarray(table, dtype=int)
+    if (table > 0).all():
+        orr = contingency.odds_ratio(table, kind="sample")
+        ci = orr.confidence_interval(0.95)
+        return {"or": float(orr.statistic), "ci_low": float(ci.low), "ci_high": float(ci.high), "correction": None}
+    t = table + 0.5
+    log_or = np.log(t[0, 0] * t[1, 1] / (t[0, 1] * t[1, 0]))
+    half = stats.norm.ppf(0.975) * np.sqrt((1 / t).sum())
+    return {"or": float(np.exp(log_or)), "ci_low": float(np.exp(log_or - half)),
+            "ci_high": float(np.exp(log_or + half)), "correction": "Haldane-Anscombe",
+            "note": "a cell of the table is 0: odds ratio and CI computed with 0.5 added to every cell "
+                    "(Haldane-Anscombe correction)"}
 
 
 def side_accuracy_chi2(data: pd.DataFrame, row: str = "visible_half", outcome: str = "correct",

@@ -114,3 +114,44 @@ def participant_pairs(wide: dict[str, pd.DataFrame]) -> plt.Figure:
         ax.set(title=label, xlim=(-0.3, 1.3))
     fig.suptitle("Participant-level means (grey: participants, black: mean)")
     return fig
+
+
+def half_by_image_side_plot(tests: dict) -> plt.Figure:
+    """Crossed design: cell means of poser's half (x) × image side (lines), one panel per measure."""
+    labels = {"rt": "RT (s), correct trials", "intensity": "intensity", "accuracy": "proportion correct"}
+    fig, axes = plt.subplots(1, len(tests), figsize=(4 * len(tests), 3.4),
+                             gridspec_kw=dict(left=0.07, right=0.98, bottom=0.15, top=0.8, wspace=0.3))
+    for ax, (key, t) in zip(np.atleast_1d(axes), tests.items()):
+        cells = pd.DataFrame(t.get("cells", []))
+        for side in SIDES:
+            if cells.empty:
+                break
+            c = cells[cells["visible_image_side"] == side].set_index("visible_half").reindex(SIDES)["mean"]
+            ax.plot([0, 1], c.to_numpy(), marker="o", color=COLORS[side], label=f"image side {side}")
+        ax.set_xticks([0, 1], [f"poser's {s}" for s in SIDES])
+        ax.set(title=labels.get(key, key), xlim=(-0.3, 1.3))
+    np.atleast_1d(axes)[0].legend(frameon=False, fontsize=8)
+    fig.suptitle("Poser's half × image side (participant means; lines = side of the image it was shown on)")
+    return fig
+
+
+def platform_side_effects(data: pd.DataFrame) -> plt.Figure:
+    """Per-participant left − right differences by platform (dots) with the platform mean (bar)."""
+    measures = {"RT (s), correct trials": (data[data["correct"] == 1], "rt"),
+                "intensity": (data, "intensity"), "proportion correct": (data, "correct")}
+    platforms = sorted(data["platform"].unique())
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.4),
+                             gridspec_kw=dict(left=0.06, right=0.98, bottom=0.12, top=0.8, wspace=0.3))
+    for ax, (label, (sub, dv)) in zip(axes, measures.items()):
+        m = sub.groupby(["platform", "participant", "visible_half"], observed=True)[dv].mean().unstack()
+        diff = (m.reindex(columns=list(SIDES))["left"] - m.reindex(columns=list(SIDES))["right"]).dropna()
+        for i, plat in enumerate(platforms):
+            d = diff.loc[plat] if plat in diff.index.get_level_values(0) else pd.Series(dtype=float)
+            jitter = np.linspace(-0.12, 0.12, len(d)) if len(d) > 1 else np.zeros(len(d))
+            ax.scatter(i + jitter, d.to_numpy(), s=14, color="grey", alpha=0.7)
+            ax.hlines(d.mean(), i - 0.25, i + 0.25, color="black", lw=2.5)
+        ax.axhline(0, color="grey", lw=0.8, ls="--")
+        ax.set_xticks(range(len(platforms)), platforms)
+        ax.set(title=label, ylabel="left − right", xlim=(-0.6, len(platforms) - 0.4))
+    fig.suptitle("Side effect per participant, by platform (black: platform mean)")
+    return fig

@@ -1,7 +1,8 @@
 """`python -m analysis.report LOGDIR`: load the logs, run every test, write the report.
 
 This module only loads, calls and renders: the statistics live in ttests,
-chisquare, participant_level, mixed_models and descriptives.
+chisquare, participant_level, mixed_models, logistic, within_design, platforms
+and descriptives; the summary sentences in summary; the page in html.
 """
 
 from __future__ import annotations
@@ -19,9 +20,10 @@ import pandas as pd
 
 from stimuli.labels import NEGATIVE_EMOTIONS, POSITIVE_EMOTIONS
 
-from . import chisquare, descriptives, mixed_models, participant_level, ttests
-from .apa import apa_chi2, apa_t, apa_z, fmt_num, fmt_p
-from .load import LogError, Logs, load_logs
+from . import chisquare, descriptives, logistic, mixed_models, participant_level, platforms, ttests, within_design
+from .apa import apa_chi2, apa_t, fmt_num, fmt_p
+from .load import RT_MAX, RT_MIN, LogError, Logs, load_logs
+from .summary import mixed_stat, summary_sentences
 
 T_TESTS = {
     # name: (subset description, dv, group column, levels, paper variant) — paper §3.1.4
@@ -75,6 +77,8 @@ def chi_apa(res: dict) -> str:
             f"OR = {fmt_num(res['odds_ratio']['or'])}")
     if res["fisher_p"] is not None:
         text += f"; Fisher's exact {fmt_p(res['fisher_p'])} (an expected count < 5)"
+    if res["odds_ratio"].get("correction"):
+        text += " (OR with 0.5 added to every cell: a cell is 0)"
     return text
 
 
@@ -100,44 +104,124 @@ def paper_tests(trials: pd.DataFrame) -> tuple[dict, dict[str, pd.DataFrame]]:
     return results, tables
 
 
+MIXED_MODELS = {  # results key: (function name in mixed_models, what it compares)
+    "rt": ("rt_mixed_model", "left vs right"),
+    "intensity": ("intensity_mixed_model", "left vs right"),
+    "accuracy": ("accuracy_mixed_model", "left vs right"),
+    "rt_positive_vs_negative": ("rt_valence_mixed_model", "positive vs negative"),
+    "accuracy_side_by_valence": ("accuracy_side_by_valence_mixed_model", "side x valence interaction"),
+}
+MM_COLUMNS = ("model", "requested_formula", "fitted_formula", "formula", "subset", "coef", "se", "se_label", "z",
+              "df", "p", "ci_low", "ci_high", "n_obs", "converged", "singular", "error")
+
+
+def fit_mixed_models(trials: pd.DataFrame) -> dict:
+    """Every mixed model of the report; one that cannot be fitted is reported, not fatal."""
+    mm = {}
+    for key, (fn_name, compares) in MIXED_MODELS.items():
+        fn = getattr(mixed_models, fn_name, None)
+        if fn is None:
+            mm[key] = {"error": f"model not available (analysis.mixed_models has no {fn_name})"}
+            continue
+        try:
+            mm[key] = fn(trials)
+        except (ValueError, np.linalg.LinAlgError, FloatingPointError) as exc:
+            # e.g. one participant, or no positive trials
+            mm[key] = {"error": f"model not fitted: {exc}"}
+            continue
+        mm[key].setdefault("se_label", "SE")
+        mm[key]["compares"] = compares
+        mm[key]["apa"] = mixed_stat(mm[key])
+    return mm
+
+
+def participant_tests(trials: pd.DataFrame) -> tuple[dict, dict[str, pd.DataFrame]]:
+    """Paired tests on participant means: each side contrast, RT valence, and side × valence for accuracy."""
+    correct = trials[trials["correct"] == 1]
+    pl = {"rt": participant_level.paired_side_test(correct, "rt"),
+          "intensity": participant_level.paired_side_test(trials, "intensity"),
+          "accuracy": participant_level.paired_side_test(trials, "correct"),
+          "rt_positive_vs_negative": participant_level.paired_condition_test(
+              correct, "rt", "valence", ("positive", "negative"))}
+    # Interaction at the participant level: each person's left − right accuracy difference on positive
+    # trials against the same difference on negative trials.
+    acc = trials[trials["valence"] != "none"].pivot_table(index=["participant", "valence"], columns="visible_half",
+                                                          values="correct", aggfunc="mean", observed=True)
+    diffs = (acc.reindex(columns=["left", "right"]).eval("left - right").rename("side_diff").reset_index())
+    pl["accuracy_side_by_valence"] = participant_level.paired_condition_test(
+        diffs, "side_diff", "valence", ("positive", "negative"))
+    for r in pl.values():
+        r["apa"] = r.get("error") or apa_t(r["t"], r["df"], r["p"])
+    table = pd.DataFrame(
+        [{"measure": k, "contrast": " - ".join(v.get("levels", ["left", "right"])),
+          **{f: v.get(f) for f in ("n_participants", "t", "df", "p", "mean_diff", "ci_low", "ci_high", "cohen_d",
+                                   "wilcoxon_p", "error")}} for k, v in pl.items()])
+    means = {"rt": participant_level.participant_side_means(correct, "rt"),
+             "intensity": participant_level.participant_side_means(trials, "intensity"),
+             "accuracy": participant_level.participant_side_means(trials, "correct")}
+    long = pd.concat(
+        [m.reset_index().melt(id_vars="participant", var_name="visible_half", value_name="mean").assign(measure=k)
+         for k, m in means.items()], ignore_index=True)[["measure", "participant", "visible_half", "mean"]]
+    return pl, {"participant_level": table, "participant_means": long}
+
+
+def valence_interaction(trials: pd.DataFrame, pl: dict, mm: dict) -> dict:
+    """results['accuracy_side_by_valence']: the recommended p (mixed model) with the other two beside it."""
+    tl = logistic.side_by_valence(trials)
+    tl["apa"] = tl.get("error") or f"b = {fmt_num(tl['coef'], 3)}, SE = {fmt_num(tl['se'], 3)}, " \
+                                   f"z = {fmt_num(tl['z'])}, {fmt_p(tl['p'])}"
+    m = mm.get("accuracy_side_by_valence", {})
+    out = {"question": "does the left-right accuracy difference depend on valence (positive vs negative)?",
+           "trial_level": tl, "participant_level": pl["accuracy_side_by_valence"],
+           "mixed_model": {k: m.get(k) for k in ("model", "coef", "se", "se_label", "z", "df", "p", "ci_low",
+                                                  "ci_high", "fitted_formula", "error") if k in m}}
+    for source in ("mixed_model", "participant_level", "trial_level"):
+        r = out[source]
+        if "error" not in r and r.get("p") is not None:
+            out.update({"p": r["p"], "p_source": source})
+            break
+    else:
+        out.update({"p": None, "p_source": None})
+    return out
+
+
+def _tables_of(results: dict) -> dict[str, pd.DataFrame]:
+    mm = results["mixed_models"]
+    tables = {"mixed_models": pd.DataFrame(
+        [{"outcome": k, **{f: v.get(f) for f in MM_COLUMNS},
+          "simplifications": " ".join(v.get("simplifications", []))} for k, v in mm.items()])}
+    tables["mixed_models_random_effects"] = pd.DataFrame(
+        [{"outcome": k, **re} for k, v in mm.items() for re in v.get("random_effects", [])],
+        columns=["outcome", "group", "term", "variance", "sd"])
+    tables["side_by_emotion"] = pd.DataFrame(results["accuracy_side_by_emotion"]["table"])
+    wd = results["within_design"]
+    if wd.get("design") == "crossed":
+        tables["half_by_image_side"] = pd.DataFrame(
+            [{"measure": k, **e} for k, t in wd["tests"].items() for e in t.get("effects", [])])
+    plat = results["platform_comparison"]
+    if plat.get("compared"):
+        tables["platform_descriptives"] = pd.DataFrame(plat["descriptives"])
+        tables["platform_side"] = pd.DataFrame(
+            [{"measure": k, "test": "Welch t, left-right differences", **t["welch"]} for k, t in plat["tests"].items()
+             if "welch" in t])
+    return tables
+
+
 def compute_results(logs: Logs) -> tuple[dict, dict[str, pd.DataFrame]]:
     """All statistics of the report as (results.json dict, tidy tables by name)."""
     trials = with_valence(logs.trials)
     results, tables = paper_tests(trials)
+    results["participant_level"], pl_tables = participant_tests(trials)
+    tables.update(pl_tables)
+    results["mixed_models"] = fit_mixed_models(trials)
+    results["accuracy_side_by_valence"] = valence_interaction(trials, results["participant_level"],
+                                                              results["mixed_models"])
+    results["accuracy_side_by_emotion"] = logistic.side_by_emotion(trials)
+    results["within_design"] = within_design.analyse(trials)
+    results["platform_comparison"] = platforms.analyse(trials)
+    tables.update(_tables_of(results))
 
     correct = trials[trials["correct"] == 1]
-    pl = {"rt": participant_level.paired_side_test(correct, "rt"),
-          "intensity": participant_level.paired_side_test(trials, "intensity"),
-          "accuracy": participant_level.paired_side_test(trials, "correct")}
-    for r in pl.values():
-        r["apa"] = r.get("error") or apa_t(r["t"], r["df"], r["p"])
-    results["participant_level"] = pl
-    tables["participant_level"] = pd.DataFrame(
-        [{"measure": k, **{f: v.get(f) for f in ("n_participants", "t", "df", "p", "mean_diff", "ci_low",
-                                                   "ci_high", "cohen_d", "wilcoxon_p", "error")}}
-         for k, v in pl.items()])
-    means = {"rt": participant_level.participant_side_means(correct, "rt"),
-             "intensity": participant_level.participant_side_means(trials, "intensity"),
-             "accuracy": participant_level.participant_side_means(trials, "correct")}
-    tables["participant_means"] = pd.concat(
-        [m.reset_index().melt(id_vars="participant", var_name="visible_half", value_name="mean").assign(measure=k)
-         for k, m in means.items()], ignore_index=True)[["measure", "participant", "visible_half", "mean"]]
-
-    mm = {}
-    for key, fn in (("rt", mixed_models.rt_mixed_model), ("intensity", mixed_models.intensity_mixed_model),
-                    ("accuracy", mixed_models.accuracy_mixed_model)):
-        try:
-            mm[key] = fn(trials)
-            mm[key]["apa"] = f"b = {fmt_num(mm[key]['coef'], 3)}, SE = {fmt_num(mm[key]['se'], 3)}, " + \
-                apa_z(mm[key]["z"], mm[key]["p"])
-        except (ValueError, np.linalg.LinAlgError) as exc:
-            # A model that cannot be fitted (e.g. one participant) is reported, not fatal.
-            mm[key] = {"error": f"model not fitted: {exc}"}
-    results["mixed_models"] = mm
-    tables["mixed_models"] = pd.DataFrame(
-        [{"outcome": k, **{f: v.get(f) for f in ("model", "formula", "subset", "coef", "se", "z", "p", "ci_low",
-                                                   "ci_high", "n_obs", "error")}} for k, v in mm.items()])
-
     tables["descriptives"] = pd.concat([
         descriptives.group_summary(correct, "rt", ["visible_half"]),
         descriptives.group_summary(correct, "rt", ["emotion", "visible_half"]),
@@ -147,29 +231,45 @@ def compute_results(logs: Logs) -> tuple[dict, dict[str, pd.DataFrame]]:
     tables["confusion"] = descriptives.confusion_long(trials)
     tables["sessions"] = logs.sessions
     tables["exclusions"] = logs.exclusions
+    tables["left_out_sessions"] = logs.left_out
+    restarted = trials.loc[trials["restarted"] > 0, ["file", "line", "participant", "session", "trial", "restarted"]]
+    tables["restarted_trials"] = restarted
     results["per_emotion"] = tables["per_emotion_accuracy"].to_dict("records")
     results["sessions"] = logs.sessions.to_dict("records")
-    results["exclusions"] = {"n_problems": int(len(logs.exclusions)),
-                             "n_rows": int(logs.exclusions[["file", "line"]].drop_duplicates().shape[0]),
-                             "by_reason": logs.exclusions.groupby("column").size().to_dict()
-                             if len(logs.exclusions) else {},
-                             "rows": logs.exclusions.to_dict("records")}
+    results["left_out_sessions"] = logs.left_out.to_dict("records")
+    results["restarted"] = {"n_rows": int(len(restarted)), "rows": restarted.to_dict("records")}
+    ex = logs.exclusions
+    invalid = ex[ex["kind"] == "invalid"]
+    settings = logs.settings or {"rt_min": RT_MIN, "rt_max": RT_MAX}
+    results["exclusions"] = {"n_problems": int(len(ex)),
+                             "n_rows": int(ex[["file", "line"]].drop_duplicates().shape[0]),
+                             "n_rows_invalid": int(invalid[["file", "line"]].drop_duplicates().shape[0]),
+                             "by_reason": ex.groupby("column").size().to_dict() if len(ex) else {},
+                             "by_kind": ex.groupby("kind").size().to_dict() if len(ex) else {},
+                             "rt_trimming": {"rt_min": settings["rt_min"], "rt_max": settings["rt_max"],
+                                             "n_below_min": int((ex["kind"] == "rt_below_min").sum()),
+                                             "n_above_max": int((ex["kind"] == "rt_above_max").sum())},
+                             "rows": ex.to_dict("records")}
+    sessions = logs.sessions
     results["meta"] = {"n_participants": int(trials["participant"].nunique()),
-                       "n_sessions": int(len(logs.sessions)), "n_trials": int(len(trials)),
-                       "n_incomplete_sessions": int(logs.sessions["incomplete"].sum()),
+                       "n_sessions": int(len(sessions)), "n_trials": int(len(trials)),
+                       "n_incomplete_sessions": int(sessions["incomplete"].sum()),
+                       "n_simulated_sessions": int(sessions["simulated"].sum()) if "simulated" in sessions else 0,
+                       "n_unverified_timing_sessions": int(sessions["unverified_timing"].sum())
+                       if "unverified_timing" in sessions else 0,
+                       "n_left_out_sessions": int(len(logs.left_out)),
+                       "n_restarted_trials": int(len(restarted)),
+                       "platforms": sorted(trials["platform"].unique()),
+                       "settings": settings,
                        "notes": list(logs.notes),
                        "generated": _dt.datetime.now().isoformat(timespec="seconds")}
+    results["summary"] = summary_sentences(results)
     return results, tables
 
 
 def apa_summary(results: dict) -> list[str]:
-    """The lines printed to the terminal (also at the top of report.html)."""
-    lines = [f"{name}: {results[name]['apa']}" for name in (*T_TESTS, *CHI2_TESTS)]
-    for k, r in results["participant_level"].items():
-        lines.append(f"participant-level {k} (paired, left - right): {r['apa']}")
-    for k, r in results["mixed_models"].items():
-        lines.append(f"mixed model {k} (left vs right): {r.get('apa', r.get('error'))}")
-    return lines
+    """The summary printed to the terminal (also at the top of report.html): sentences, not key names."""
+    return results.get("summary") or summary_sentences(results)
 
 
 def _clean(obj):
@@ -208,6 +308,10 @@ def write_outputs(results: dict, tables: dict[str, pd.DataFrame], trials: pd.Dat
             "confusion_matrices": figures.confusion_matrices(trials),
             "intensity_distribution": figures.intensity_distribution(trials),
             "participant_means": figures.participant_pairs(wide)}
+    if results["within_design"].get("design") == "crossed":
+        figs["half_by_image_side"] = figures.half_by_image_side_plot(results["within_design"]["tests"])
+    if results["platform_comparison"].get("compared"):
+        figs["platform_side_effects"] = figures.platform_side_effects(trials)
     pngs = {}
     for name, fig in figs.items():
         buf = io.BytesIO()
@@ -228,25 +332,36 @@ def main(argv=None) -> int:
                     "mixed models, and write report.html, results.json, tidy CSVs and PNG figures.",
         epilog="example: python -m analysis.report logs/ --out report/   (exit 0 = report written, "
                "1 = invalid logs, 2 = bad arguments)")
-    parser.add_argument("logdir", help="folder with <participant>_s<session>.csv logs and their JSON sidecars")
+    parser.add_argument("logdir", help="folder with the session logs: every *.csv with the log columns, whatever "
+                                       "its name (P01_s1.csv, PsychoPy Builder's P01_halfface_2026-11-28_1403.csv, "
+                                       "online exports), with its JSON sidecar when there is one")
     parser.add_argument("--out", default=None, help="output folder (default: LOGDIR/report)")
     parser.add_argument("--exclude-invalid", action="store_true",
                         help="drop invalid rows instead of stopping; every dropped row is listed in the report")
+    parser.add_argument("--include-simulated", action="store_true",
+                        help="analyse sessions whose sidecar says simulated: true (left out and listed by default)")
+    parser.add_argument("--rt-min", type=float, default=RT_MIN, metavar="S",
+                        help="trials with rt below S seconds are anticipations, removed and listed "
+                             f"(default {RT_MIN:g})")
+    parser.add_argument("--rt-max", type=float, default=RT_MAX, metavar="S",
+                        help=f"trials with rt above S seconds are lapses, removed and listed (default {RT_MAX:g})")
     args = parser.parse_args(argv)
     try:
-        logs = load_logs(args.logdir, exclude_invalid=args.exclude_invalid)
+        logs = load_logs(args.logdir, exclude_invalid=args.exclude_invalid, include_simulated=args.include_simulated,
+                         rt_min=args.rt_min, rt_max=args.rt_max)
     except LogError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     if logs.trials.empty:
         print(f"error: {args.logdir}: no valid trials left to analyse; check the exclusions "
-              "(run without --exclude-invalid to see the first problem)", file=sys.stderr)
+              "(run without --exclude-invalid to see the first problem, or widen --rt-min/--rt-max)",
+              file=sys.stderr)
         return 1
     results, tables = compute_results(logs)
     out = Path(args.out) if args.out else Path(args.logdir) / "report"
     html_path = write_outputs(results, tables, with_valence(logs.trials), out)
     for line in apa_summary(results):
-        print(line)
+        print(line, end="\n\n")
     for line in logs.notes:
         print(f"note: {line}")
     n_inc = results["meta"]["n_incomplete_sessions"]

@@ -32,7 +32,8 @@ def main(argv=None) -> int:
         for _ in range(args.repeats):
             before = resource.getrusage(resource.RUSAGE_CHILDREN)
             t0 = time.perf_counter()
-            subprocess.run([sys.executable, "-m", "analysis.report", str(logs), "--out", str(out)], check=True,
+            subprocess.run([sys.executable, "-m", "analysis.report", str(logs), "--out", str(out),
+                            "--include-simulated"], check=True,
                            stdout=subprocess.DEVNULL)
             times.append(time.perf_counter() - t0)
             after = resource.getrusage(resource.RUSAGE_CHILDREN)

@@ -57,5 +57,5 @@ def logs_from_cells(tmp_path):
         out = tmp_path / f"logs{len(list(tmp_path.iterdir()))}"
         # repr-exact floats: the CSV must carry the constructed values unrounded.
         write_logs(df[LOG_COLUMNS], out)
-        return load_logs(out)
+        return load_logs(out, include_simulated=True)
     return _build

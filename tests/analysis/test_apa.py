@@ -17,3 +17,9 @@ def test_chi2_with_n():
 
 def test_p_formatting_boundaries():
     assert fmt_p(0.0009) == "p < .001" and fmt_p(0.001) == "p = .001" and fmt_p(0.0685) == "p = .069"
+
+
+def test_a_value_that_rounds_to_zero_has_no_minus_sign():
+    from analysis.apa import fmt_num
+    assert fmt_num(-0.0004, 3) == "0.000" and fmt_num(-0.004, 2) == "0.00"
+    assert fmt_num(-0.006, 2) == "\u22120.01"

@@ -62,3 +62,26 @@ def test_fisher_only_when_an_expected_count_is_below_five():
 def test_empty_column_is_reported_not_raised():
     r = chi2_2x2([[10, 0], [12, 0]])
     assert "error" in r and "pearson" not in r
+
+
+@pytest.mark.parametrize("table", [[[20, 0], [15, 5]], [[0, 12], [7, 9]], [[30, 10], [25, 0]]])
+def test_zero_cell_gives_haldane_anscombe_odds_ratio_without_warnings(table):
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no divide-by-zero RuntimeWarning may escape
+        r = chi2_2x2(table)
+    t = np.asarray(table) + 0.5
+    log_or = np.log(t[0, 0] * t[1, 1] / (t[0, 1] * t[1, 0]))
+    se = np.sqrt((1 / t).sum())
+    orr = r["odds_ratio"]
+    assert orr["or"] == pytest.approx(np.exp(log_or))
+    assert (orr["ci_low"], orr["ci_high"]) == pytest.approx(tuple(np.exp(log_or + np.array([-1, 1]) * 1.959964 * se)),
+                                                            rel=1e-6)
+    assert all(np.isfinite([orr["or"], orr["ci_low"], orr["ci_high"]]))
+    assert orr["correction"] == "Haldane-Anscombe" and "0.5 added to every cell" in orr["note"]
+    # The χ² itself is unchanged by the correction.
+    assert r["pearson"]["chi2"] == pytest.approx(stats.chi2_contingency(table, correction=False)[0])
+
+
+def test_table_without_zero_cell_is_not_corrected():
+    assert chi2_2x2([[20, 1], [15, 5]])["odds_ratio"]["correction"] is None

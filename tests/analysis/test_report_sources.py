@@ -1,0 +1,146 @@
+"""The report on logs from several sources: Builder names, online sessions, crossed design, flags.
+
+One folder holds what the experiment (issue 10) and the online version (issue 13)
+write: Builder-style file names, a `platform` column, restarted trials, a sidecar
+saying the display timing was not verified, each half shown on both image sides,
+and a simulated pilot that must stay out of the analysis by default.
+"""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis.html import _mixed_model_section
+from analysis.report import main
+from analysis.simulate import simulate_trials
+from analysis.summary import mixed_stat
+
+BUILDER = "{p}_halfface_2026-11-28_14h0{k}.12.345"
+
+
+def _write(folder, df, stem, sidecar):
+    folder.mkdir(parents=True, exist_ok=True)
+    df.to_csv(folder / f"{stem}.csv", index=False)
+    (folder / f"{stem}.json").write_text(json.dumps(sidecar))
+
+
+@pytest.fixture(scope="module")
+def mixed_sources(tmp_path_factory):
+    root = tmp_path_factory.mktemp("sources")
+    trials = simulate_trials(10, photos_per_emotion=5, effect=1.0, seed=31)
+    # Crossed design: every half of every photo also shown on the other image side (a mirrored copy).
+    mirrored = trials.assign(visible_image_side=trials["visible_half"])
+    trials = pd.concat([trials, mirrored], ignore_index=True).sort_values(["participant", "trial"], kind="stable")
+    trials["trial"] = trials.groupby("participant").cumcount() + 1
+    trials["platform"] = np.where(trials["participant"].isin(["P01", "P02", "P03", "P04", "P05"]), "web", "lab")
+    trials["restarted"] = 0
+    trials.loc[(trials["participant"] == "P06") & (trials["trial"] == 7), "restarted"] = 1
+    trials.loc[(trials["participant"] == "P07") & (trials["trial"] == 3), "rt"] = 0.08  # an anticipation
+    logs = root / "logs"
+    for k, (pid, df) in enumerate(trials.groupby("participant")):
+        sidecar = {"n_trials_planned": 140, "completed": True, "simulated": False, "design": "crossed",
+                   "allow_unlocked_display": pid == "P08"}
+        _write(logs, df.assign(expName="halfface", session="001"), BUILDER.format(p=pid, k=k % 10), sidecar)
+    pilot = simulate_trials(1, seed=2).assign(participant="pilot01")
+    _write(logs, pilot, "pilot01_s1", {"n_trials_planned": 140, "completed": True, "simulated": True})
+    pilot.head(3).to_csv(logs / "P01_halfface_practice.csv", index=False)
+    (logs / "P01_halfface_2026-11-28_14h00.12.345.log").write_text("psychopy log\n")
+    code = main([str(logs), "--out", str(root / "out")])
+    res = json.loads((root / "out" / "results.json").read_text())
+    return code, res, (root / "out" / "report.html").read_text(), root
+
+
+@pytest.mark.slow
+def test_builder_named_logs_are_analysed_with_ids_from_the_columns(mixed_sources):
+    code, res, html, _ = mixed_sources
+    assert code == 0
+    assert res["meta"]["n_participants"] == 10 and res["meta"]["n_sessions"] == 10
+    assert {s["participant"] for s in res["sessions"]} == {f"P{i:02d}" for i in range(1, 11)}
+    assert {s["session"] for s in res["sessions"]} == {1}
+    assert res["meta"]["n_trials"] == 10 * 140 - 1  # the anticipation is trimmed
+
+
+@pytest.mark.slow
+def test_simulated_pilot_and_practice_file_are_left_out_and_listed(mixed_sources):
+    _, res, html, _ = mixed_sources
+    assert [s["file"] for s in res["left_out_sessions"]] == ["pilot01_s1.csv"]
+    assert "pilot01" not in {s["participant"] for s in res["sessions"]}
+    assert "Sessions left out" in html and "P01_halfface_practice.csv" in html
+
+
+@pytest.mark.slow
+def test_restarted_trials_unverified_timing_and_trimming_are_disclosed(mixed_sources):
+    _, res, html, _ = mixed_sources
+    assert res["restarted"]["n_rows"] == 1 and res["restarted"]["rows"][0]["participant"] == "P06"
+    assert res["meta"]["n_unverified_timing_sessions"] == 1
+    assert "1 session(s) ran on a display whose timing was not verified" in html
+    assert res["exclusions"]["rt_trimming"]["n_below_min"] == 1 and res["exclusions"]["rt_trimming"]["rt_min"] == 0.2
+    assert "Restarted trials (kept)" in html and "rt below --rt-min 0.2 s (anticipation)" in html
+
+
+@pytest.mark.slow
+def test_crossed_design_adds_the_half_by_image_side_analysis_and_figure(mixed_sources):
+    _, res, html, root = mixed_sources
+    wd = res["within_design"]
+    assert wd["design"] == "crossed" and set(wd["tests"]) == {"rt", "intensity", "accuracy"}
+    assert {e["effect"] for e in wd["tests"]["intensity"]["effects"]} == {"poser's half", "image side",
+                                                                          "half x image side"}
+    assert (root / "out" / "half_by_image_side.png").stat().st_size > 10_000
+    assert "Poser's half or image side?" in html and "repeated-measures ANOVA" in html
+
+
+@pytest.mark.slow
+def test_both_platforms_give_a_platform_comparison(mixed_sources):
+    _, res, html, root = mixed_sources
+    plat = res["platform_comparison"]
+    assert plat["compared"] and plat["platforms"] == ["lab", "web"]
+    assert plat["tests"]["intensity"]["n_participants"] == {"lab": 5, "web": 5}
+    assert {s["platform"] for s in res["sessions"]} == {"lab", "web"}
+    assert "Lab vs online sessions" in html and (root / "out" / "platform_side_effects.png").exists()
+    assert html.count("data:image/png;base64,") == 8
+
+
+def _cli(*args):
+    return subprocess.run([sys.executable, "-m", "analysis.report", *map(str, args)], capture_output=True, text=True,
+                          timeout=120)
+
+
+def test_millisecond_log_is_refused_by_the_cli_naming_the_file(tmp_path):
+    t = simulate_trials(2, seed=4)
+    t.loc[t["participant"] == "P02", "rt"] *= 1000
+    for pid, df in t.groupby("participant"):
+        df.to_csv(tmp_path / f"{BUILDER.format(p=pid, k=1)}.csv", index=False)
+    r = _cli(tmp_path, "--out", tmp_path / "o")
+    assert r.returncode == 1 and "Traceback" not in r.stderr and r.stderr.count("\n") == 1
+    assert r.stderr.startswith(f"error: {BUILDER.format(p='P02', k=1)}.csv: median rt is ")
+    assert "milliseconds" in r.stderr and not (tmp_path / "o").exists()
+
+
+def test_only_simulated_logs_without_the_flag_exit_one_saying_what_to_do(tmp_path):
+    from analysis.simulate import write_logs
+    write_logs(simulate_trials(2, seed=4), tmp_path)
+    r = _cli(tmp_path, "--out", tmp_path / "o")
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert "all 2 session(s) are simulated" in r.stderr and "--include-simulated" in r.stderr
+
+
+def test_mixed_model_block_renders_random_effects_convergence_and_simplifications():
+    m = {"model": "logistic mixed model (Laplace)", "subset": "all trials", "compares": "left vs right",
+         "requested_formula": "correct ~ left + (1 + left || participant) + (1 + left || photo_id)",
+         "fitted_formula": "correct ~ left + (1 + left || participant) + (1 | photo_id)",
+         "simplifications": ["The by-photo side slope had variance 0 (singular fit) and was dropped."],
+         "coef": 0.21, "se": 0.07, "se_label": "posterior SD", "z": 3.0, "p": 0.0027, "ci_low": 0.07,
+         "ci_high": 0.35, "n_obs": 2520, "converged": False, "singular": True,
+         "random_effects": [{"group": "participant", "term": "intercept", "variance": 0.25, "sd": 0.5},
+                            {"group": "participant", "term": "side", "variance": 0.04, "sd": 0.2},
+                            {"group": "photo_id", "term": "intercept", "variance": 0.36, "sd": 0.6}]}
+    html = _mixed_model_section("accuracy", m)
+    assert "(1 + left || participant) + (1 | photo_id)" in html and "by-photo side slope had variance 0" in html
+    assert "Converged: False; singular fit: True" in html and "<th>posterior SD</th>" in html
+    assert html.count("<td class='txt'>participant</td>") == 2 and "0.600" in html
+    assert mixed_stat(m) == "b = 0.210, posterior SD = 0.070, z = 3.00, p = .003"
+    assert mixed_stat({**m, "se_label": "SE", "df": 17.4}) == "b = 0.210, SE = 0.070, t(17.40) = 3.00, p = .003"

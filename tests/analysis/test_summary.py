@@ -1,0 +1,67 @@
+"""The summary reads as results-section sentences whose verdicts follow the numbers they quote."""
+
+import pytest
+
+from analysis.summary import _side_sentence, _valence_interaction, mixed_stat
+
+
+def _pl(p, diff, t=2.5):
+    return {"p": p, "t": t, "df": 17.0, "mean_diff": diff, "ci_low": diff - 0.1, "ci_high": diff + 0.1,
+            "cohen_d": 0.6, "n_participants": 18, "means": {"left": 3.0 + diff, "right": 3.0}}
+
+
+@pytest.mark.parametrize("key,diff,word", [("intensity", 0.3, "as more intense"),
+                                           ("intensity", -0.3, "as less intense"), ("rt", -0.05, "faster"),
+                                           ("rt", 0.05, "more slowly"), ("accuracy", 0.04, "more accurately")])
+def test_significant_difference_is_stated_in_the_direction_of_the_data(key, diff, word):
+    text = _side_sentence(key, _pl(0.01, diff), {})
+    assert f"left half-faces {word} than right half-faces" in text
+    assert "t(17) = 2.50, p = .010" in text and "paired t-test on participant means, n = 18" in text
+
+
+def test_non_significant_difference_is_not_called_an_effect():
+    text = _side_sentence("intensity", _pl(0.2, 0.05, t=1.3), {})
+    assert text.startswith("The mean intensity rating did not differ significantly between left and right")
+    assert "more intense" not in text
+
+
+def test_mixed_model_sentence_names_the_fitted_model_and_its_uncertainty_label():
+    mm = {"model": "logistic mixed model (Laplace)", "fitted_formula": "correct ~ side + (1 | participant)",
+          "coef": 0.2, "se": 0.1, "se_label": "posterior SD", "z": 2.0, "p": 0.0456, "ci_low": 0.0, "ci_high": 0.4,
+          "odds_ratio": 1.22, "or_ci_low": 1.0, "or_ci_high": 1.49}
+    text = _side_sentence("accuracy", _pl(0.01, 0.04), mm)
+    assert "In a logistic mixed model (correct ~ side + (1 | participant))" in text
+    assert "1.22 times as high for left half-faces, 95% CI [1.00, 1.49]" in text
+    assert "posterior SD = 0.100, z = 2.00, p = .046" in text
+    assert mixed_stat({**mm, "df": None}) == "b = 0.200, posterior SD = 0.100, z = 2.00, p = .046"
+
+
+def _results(inter_p, pos_p, neg_p):
+    tl = {"p": inter_p, "coef": 0.5, "se": 0.4, "z": 1.25}
+    return {"accuracy_side_by_valence": {"p": inter_p, "trial_level": tl, "mixed_model": {}, "participant_level": {}},
+            "accuracy_positive_left_vs_right": {"pearson": {"p": pos_p}},
+            "accuracy_negative_left_vs_right": {"pearson": {"p": neg_p}}}
+
+
+def test_significant_and_non_significant_chi2_without_interaction_get_the_gelman_stern_sentence():
+    text = _valence_interaction(_results(0.21, 0.001, 0.069))
+    assert text.startswith("The left-half accuracy advantage did not differ significantly between positive and "
+                           "negative emotions")
+    assert "Gelman & Stern 2006" in text
+    assert "Gelman" not in _valence_interaction(_results(0.01, 0.001, 0.069))
+    assert "differed significantly" in _valence_interaction(_results(0.01, 0.001, 0.069))
+    assert "Gelman" not in _valence_interaction(_results(0.5, 0.3, 0.4))  # nothing to misread
+
+
+def test_rt_valence_verdict_comes_from_the_mixed_model_because_valence_varies_between_photos():
+    from analysis.summary import _rt_valence
+    pl = {"p": 0.001, "t": -5.0, "df": 17.0, "mean_diff": -0.3, "ci_low": -0.4, "ci_high": -0.2,
+          "means": {"positive": 1.2, "negative": 1.5}}
+    mm = {"model": "linear mixed model", "fitted_formula": "log_rt ~ valence + (1 | photo_id)", "coef": -0.1,
+          "se": 0.08, "z": -1.25, "df": 20.0, "p": 0.23, "ratio": 0.9, "ratio_ci_low": 0.77, "ratio_ci_high": 1.06}
+    res = {"participant_level": {"rt_positive_vs_negative": pl}, "mixed_models": {"rt_positive_vs_negative": mm}}
+    text = _rt_valence(res)
+    assert text.startswith("Correct-trial RT did not differ significantly between positive and negative emotions")
+    assert "treats the photos as fixed" in text
+    res["mixed_models"]["rt_positive_vs_negative"] = {"error": "model not fitted: singular"}
+    assert _rt_valence(res).startswith("Correct responses to positive emotions were faster than to negative")
