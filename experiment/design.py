@@ -2,13 +2,22 @@
 
 Scheme (documented in docs/experiment.md):
 
-1. Photos are the unique ``photo_id`` values; each has several *versions* (its
-   manifest rows: normally the left and right half, maybe mirrored variants).
-2. Which version of a photo comes first rotates with participant number and
-   photo index: photo i of participant p starts with version ``(p + i) mod k``
-   (k = number of versions). With two halves this alternates by parity, so
-   half the photos are left-first and each photo is left-first for every
-   second participant.
+0. Design. ``paper`` (the default, §3.1.2): each photo's two halves, as
+   photographed, so the poser's half fixes the side of the image it is on.
+   ``crossed``: each half also as the builder's mirror copy, i.e. on the other
+   side of the image, so ``visible_half`` (poser's half) and
+   ``visible_image_side`` (viewer's visual field) are crossed within
+   participants and photos (Levy et al. 1983: the left-perceptual bias would
+   otherwise masquerade as a half-face effect).
+1. Photos are the unique ``photo_id`` values; each has k *versions* (its
+   rows in the design: 2 halves in ``paper``, 2 halves x 2 image sides in
+   ``crossed``), sorted by ``visible_half`` then ``visible_image_side``.
+2. The order in which a photo's versions are shown is a row of a Williams
+   balanced Latin square over the k versions: photo i of participant p uses
+   row ``(p + i) mod R``. With two halves this alternates by parity, so half
+   the photos are left-first and each photo is left-first for every second
+   participant; with four versions, across 4 consecutive participants every
+   version of a photo is in every pass once.
 3. Presentation *passes*: pass 1 shows one version of every photo, pass 2 the
    next version, ... so the two halves of a photo are far apart.
 4. Photos are dealt into ``n_blocks`` blocks after sorting by emotion, so every
@@ -27,10 +36,15 @@ Scheme (documented in docs/experiment.md):
 import random
 from collections import defaultdict
 
+from experiment.conditions import DESIGNS, is_mirror_copy
 from stimuli.labels import EMOTIONS
 
 DEFAULT_BLOCKS = 4
-SCHEME = "versions-rotated-by-participant+passes+williams-latin-square-blocks+seeded-shuffle"
+DEFAULT_DESIGN = "paper"
+VERSION_ORDER_RULE = ("photo i of participant p shows its k versions in the order of row (p + i) mod R of a "
+                      "Williams balanced Latin square over k (R = k for even k); versions sorted by visible_half, "
+                      "visible_image_side, stimulus")
+SCHEME = "versions-in-williams-order-by-participant+passes+williams-latin-square-blocks+seeded-shuffle"
 
 
 def balanced_latin_square(n: int) -> list[list[int]]:
@@ -63,13 +77,20 @@ def _emotion_rank(emotion: str) -> int:
     return EMOTIONS.index(emotion) if emotion in EMOTIONS else len(EMOTIONS)
 
 
+def design_rows(rows, design: str = DEFAULT_DESIGN) -> list:
+    """The manifest rows a design shows: ``paper`` leaves out the builder's mirror copies."""
+    if design not in DESIGNS:
+        raise ValueError(f"design {design!r} is not one of {', '.join(DESIGNS)}")
+    return [r for r in rows if design == "crossed" or not is_mirror_copy(r)]
+
+
 def group_versions(rows) -> dict:
-    """photo_id -> its manifest rows, in a fixed order (left before right, unmirrored first)."""
+    """photo_id -> its rows, in a fixed order (left half before right, then image side left before right)."""
     photos = defaultdict(list)
     for row in rows:
         photos[str(row["photo_id"])].append(row)
     for versions in photos.values():
-        versions.sort(key=lambda r: (str(r.get("visible_half", "")), str(r.get("mirrored", "0")),
+        versions.sort(key=lambda r: (str(r.get("visible_half", "")), str(r.get("visible_image_side", "")),
                                      str(r["stimulus"])))
     return dict(sorted(photos.items()))
 
@@ -125,18 +146,20 @@ def separate_repeats(trials: list) -> list:
     return seq
 
 
-def trial_order(rows, participant_number: int, session: int = 1, n_blocks: int = DEFAULT_BLOCKS):
+def trial_order(rows, participant_number: int, session: int = 1, n_blocks: int = DEFAULT_BLOCKS,
+                design: str = DEFAULT_DESIGN):
     """Counterbalanced trial list for one participant session.
 
     ``rows`` are the manifest rows (dicts with at least ``photo_id``,
-    ``stimulus``, ``visible_half``, ``emotion``). Returns ``(trials, info)``:
+    ``stimulus``, ``visible_half``, ``visible_image_side``, ``emotion``);
+    ``design`` picks which of them are shown (:func:`design_rows`). Returns ``(trials, info)``:
     ``trials`` are copies of the rows with ``trial`` (1..N), ``block`` and
     ``presentation`` (pass number) added; ``info`` holds everything needed to
     audit the order (Latin-square row, block order and contents, seed).
     """
     if participant_number < 0:
         raise ValueError(f"participant number must be >= 0, got {participant_number}")
-    photos = group_versions(rows)
+    photos = group_versions(design_rows(rows, design))
     if len(photos) < 2:
         raise ValueError(f"counterbalancing needs at least 2 different photo_id values, got {len(photos)}")
     if n_blocks < 1:
@@ -160,8 +183,9 @@ def trial_order(rows, participant_number: int, session: int = 1, n_blocks: int =
                 versions = photos[photo_id]
                 if presentation >= len(versions):
                     continue
-                first = (participant_number + photo_index[photo_id]) % len(versions)
-                row = dict(versions[(first + presentation) % len(versions)])
+                orders = version_square(len(versions))
+                order = orders[(participant_number + photo_index[photo_id]) % len(orders)]
+                row = dict(versions[order[presentation]])
                 row["block"] = b + 1
                 row["presentation"] = presentation + 1
                 trials.append(row)
@@ -170,6 +194,8 @@ def trial_order(rows, participant_number: int, session: int = 1, n_blocks: int =
         row["trial"] = number
     info = {
         "scheme": SCHEME,
+        "design": design,
+        "versions_per_photo": n_passes,
         "participant_number": participant_number,
         "session": session,
         "seed": seed,
@@ -178,27 +204,48 @@ def trial_order(rows, participant_number: int, session: int = 1, n_blocks: int =
         "latin_square_rows": len(square),
         "block_order": [b + 1 for b in block_order],
         "blocks": {str(b + 1): members for b, members in enumerate(blocks)},
-        "first_version_rule": "photo i of participant p starts with version (p + i) mod k; "
-                              "versions sorted by visible_half, mirrored, stimulus",
+        "version_order_rule": VERSION_ORDER_RULE,
+        "first_version_rule": VERSION_ORDER_RULE,  # its earlier name (kept for readers of old sidecars)
         "n_trials": len(trials),
     }
     return trials, info
 
 
-def practice_trials(rows, n: int, participant_number: int, session: int = 1) -> list:
-    """``n`` practice trials drawn from the manifest, no photo twice in a row (not logged).
+def version_square(k: int) -> list[list[int]]:
+    """Orders of a photo's k versions: the rows of a Williams square (k = 2: [0, 1] and [1, 0])."""
+    return balanced_latin_square(k)
 
-    Uses its own seed so adding practice never changes the main order.
+
+def practice_trials(rows, n: int, participant_number: int, session: int = 1, design: str = DEFAULT_DESIGN) -> list:
+    """``n`` practice trials drawn from the *practice* manifest's rows, no photo twice in a row.
+
+    The rows must come from separate practice stimuli (``--practice-conditions``;
+    ``conditions.check_practice_separate`` refuses test photos). Photos take turns
+    (round robin, each round in a new order that never starts with the photo just
+    shown), so that even two practice photos never repeat back to back; each photo's
+    versions are used up before any repeats. Uses its own seed so adding practice
+    never changes the main order.
     """
     if n <= 0:
         return []
     rng = random.Random(seed_for(participant_number, session) + 500)
-    picked = []
+    photos = group_versions(design_rows(rows, design))
+    if len(photos) < 2 and n > 1:
+        raise ValueError(f"{n} practice trials need at least 2 practice photos (there is {len(photos)}), "
+                         "or the same photo would be shown twice in a row")
+    unused = {p: [] for p in photos}
+    picked, last = [], None
     while len(picked) < n:
-        pool = list(rows)
-        rng.shuffle(pool)
-        picked += pool
-    trials = separate_repeats([dict(r, block=0, presentation=0) for r in picked[:n]])
-    for k, t in enumerate(trials, start=1):
+        order = list(photos)
+        rng.shuffle(order)
+        if order[0] == last:
+            order.append(order.pop(0))
+        for photo in order[: n - len(picked)]:
+            if not unused[photo]:
+                unused[photo] = list(photos[photo])
+                rng.shuffle(unused[photo])
+            picked.append(dict(unused[photo].pop(), block=0, presentation=0))
+        last = picked[-1]["photo_id"]
+    for k, t in enumerate(picked, start=1):
         t["trial"] = f"practice{k}"
-    return trials
+    return picked

@@ -1,12 +1,22 @@
-"""Participant IDs: validation and the participant number used for counterbalancing."""
+"""Participant IDs, experiment names and the counterbalancing number (pure).
+
+The ID is kept exactly as given (it names the files and fills the
+``participant`` column). The counterbalancing number, which picks the
+participant's row of every Latin square, is either given (``--cb-number``) or
+taken from the digits of the ID (``P07`` -> 7). ``P07`` and ``P007`` both give
+7, so the session also refuses a number another participant already used in
+the log folder (``logfile.numbers_in_use``); an ID without digits needs an
+explicit number, since any number derived from letters would balance nothing.
+"""
 
 import re
-import zlib
 
 # Letters, digits, '-' and '_' only: the ID becomes part of a file name in logs/,
 # so '/', '..', spaces and the like could escape the folder or confuse a shell.
 _ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
-_TRAILING_DIGITS = re.compile(r"(\d+)$")
+_DIGIT_RUN = re.compile(r"\d+")
+
+DEFAULT_EXP_NAME = "halfface"
 
 
 def validate_participant_id(participant: str) -> str:
@@ -19,28 +29,51 @@ def validate_participant_id(participant: str) -> str:
     return participant
 
 
+def validate_exp_name(name: str) -> str:
+    if not isinstance(name, str) or not _ID_PATTERN.fullmatch(name):
+        raise ValueError(f"experiment name {name!r} is not allowed: use 1-64 letters, digits, '-' or '_' "
+                         f"(default {DEFAULT_EXP_NAME})")
+    return name
+
+
 def validate_session(session: int) -> int:
     if not isinstance(session, int) or session < 1:
         raise ValueError(f"session must be an integer >= 1, got {session!r}")
     return session
 
 
-def participant_number(participant: str) -> int:
-    """Counterbalancing number of a participant: trailing digits of the ID (P07 -> 7).
+def number_from_id(participant: str) -> int | None:
+    """The last run of digits in the ID (``P07`` -> 7, ``lab2-012`` -> 12), or None without digits."""
+    validate_participant_id(participant)
+    runs = _DIGIT_RUN.findall(participant)
+    return int(runs[-1]) if runs else None
 
-    IDs without trailing digits fall back to a CRC32 of the ID, which is stable
-    across machines and Python runs (unlike ``hash``) but gives no balance
-    guarantee; labs should number participants consecutively.
+
+def counterbalancing_number(participant: str, cb_number: int | None = None) -> int:
+    """``cb_number`` when given, else the digits of the ID; ValueError for an ID without digits."""
+    if cb_number is not None:
+        if not isinstance(cb_number, int) or cb_number < 0:
+            raise ValueError(f"counterbalancing number must be an integer >= 0, got {cb_number!r}")
+        return cb_number
+    number = number_from_id(participant)
+    if number is None:
+        raise ValueError(f"participant ID {participant!r} has no digits to take the counterbalancing number "
+                         "from: use an ID with a number (P07; number participants consecutively) or add "
+                         "--cb-number N")
+    return number
+
+
+def session_stem(participant: str, exp_name: str, started) -> str:
+    """PsychoPy Builder's naming, to the minute: ``P07_halfface_2026-11-28_1403``.
+
+    ``started`` is the (local, time-zone aware) datetime the session was first
+    started; a resumed session keeps the stem of its first start.
     """
     validate_participant_id(participant)
-    match = _TRAILING_DIGITS.search(participant)
-    if match:
-        return int(match.group(1))
-    return zlib.crc32(participant.encode("utf-8")) % 10000
+    validate_exp_name(exp_name)
+    return f"{participant}_{exp_name}_{started:%Y-%m-%d_%H%M}"
 
 
-def session_stem(participant: str, session: int) -> str:
-    """File stem shared by the session CSV and its JSON sidecar, e.g. ``P01_s1``."""
-    validate_participant_id(participant)
-    validate_session(session)
-    return f"{participant}_s{session}"
+def participant_number(participant: str) -> int:
+    """The counterbalancing number from the ID alone (ValueError without digits); see counterbalancing_number."""
+    return counterbalancing_number(participant)

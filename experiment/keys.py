@@ -5,6 +5,7 @@ from stimuli.labels import EMOTIONS
 CONTINUE_KEY = "space"
 QUIT_KEY = "escape"
 CONFIRM_YES, CONFIRM_NO = "y", "n"
+NUMPAD_PREFIX = "num_"
 
 # Number key k answers EMOTIONS[k-1]: the paper's category order.
 EMOTION_KEYS = {str(k): emotion for k, emotion in enumerate(EMOTIONS, start=1)}
@@ -19,26 +20,43 @@ def key_for_emotion(emotion: str) -> str:
     raise ValueError(f"unknown emotion {emotion!r}; expected one of {', '.join(EMOTIONS)}")
 
 
+def normalise_key(name: str) -> str:
+    """Numpad digits answer like the digits above the letters: ``num_3`` -> ``3``.
+
+    Psychtoolbox names the keypad keys ``num_0``..``num_9`` whatever the NumLock
+    state; a participant who answers on the keypad must not find the program
+    deaf to them.
+    """
+    if name.startswith(NUMPAD_PREFIX) and name[len(NUMPAD_PREFIX):].isdigit():
+        return name[len(NUMPAD_PREFIX):]
+    return name
+
+
+def keys_to_listen(valid_keys) -> list:
+    """The names to ask the keyboard for: each valid digit also as its numpad key."""
+    names = list(valid_keys)
+    return names + [NUMPAD_PREFIX + k for k in names if k.isdigit()]
+
+
+# The prompts below are the shipped English texts (experiment/instructions/en.toml);
+# the session takes its texts from --instructions (experiment.texts).
 def emotion_prompt() -> str:
-    mapping = "\n".join(f"{key} = {name}" for key, name in EMOTION_KEYS.items())
-    return f"Which emotion did the face show?\n\n{mapping}"
+    return _english().screen("emotion_question")
 
 
 def intensity_prompt() -> str:
-    return "How intense was the emotion?\n\n1 = very weak   2   3   4   5 = very strong"
+    return _english().screen("intensity_question")
 
 
 def quit_prompt() -> str:
-    return "Quit the session?\n\ny = yes, quit (answers so far are saved)\nn = no, continue"
+    return _english().screen("quit_question")
 
 
 def instructions_text() -> str:
-    mapping = "   ".join(f"{key} {name}" for key, name in EMOTION_KEYS.items())
-    return (
-        "In each trial a cross (+) appears, then half of a face.\n"
-        "Look at the face and press SPACE when you have memorised it.\n"
-        "Then answer two questions with the number keys:\n\n"
-        f"the emotion: {mapping}\n"
-        "its intensity: 1 (very weak) to 5 (very strong)\n\n"
-        "Press SPACE to start."
-    )
+    return _english().screen("instructions")
+
+
+def _english():
+    from experiment.texts import load_texts  # texts imports this module
+
+    return load_texts("en")

@@ -1,4 +1,12 @@
-"""Session files in logs/: the trial CSV, its JSON sidecar and the saved trial order.
+"""Session files in logs/: the trial CSV, its JSON sidecar, the saved order, practice answers.
+
+Names follow PsychoPy Builder: ``<participant>_<expName>_<YYYY-MM-DD>_<HHMM>``
+(local time of the first start) with ``.csv`` (trials), ``.json`` (sidecar),
+``_order.csv`` (planned order), ``_practice.csv`` (practice answers) and
+``.log`` (PsychoPy's own log). A session is found again through its sidecar's
+contents (participant, session, expName), never by re-deriving a time stamp;
+sessions written before this naming (``<participant>_s<session>``) are found
+the same way.
 
 Crash safety: each trial is one ``write`` of a complete line followed by
 ``flush`` and ``os.fsync``, so a crash, power cut or ``kill -9`` loses at most
@@ -12,18 +20,25 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from experiment.ids import session_stem
+from experiment.ids import DEFAULT_EXP_NAME
 
-# Shared session-log format (read by analysis/): these columns first, in this order.
+# Shared session-log format (read by analysis/ and written by the online version,
+# experiment/web): these columns first, in this order.
 LOG_COLUMNS = (
     "participant", "session", "trial", "stimulus", "source", "photo_id", "emotion", "visible_half",
     "visible_image_side", "response_emotion", "response_key", "correct", "intensity", "rt",
     "emotion_rt", "intensity_rt", "fixation_frames", "fixation_duration", "stim_onset",
     # extras
     "mirrored", "block", "presentation", "dropped_frames", "trial_end",
+    # restarted: declined Escapes in this trial (0 normally; see docs/experiment.md);
+    # early_presses: SPACE presses faster than the minimum RT, ignored
+    "restarted", "early_presses",
+    # PsychoPy Builder's standard columns, the same in every row of a run
+    "date", "expName", "psychopyVersion", "frameRate", "platform",
 )
 ORDER_COLUMNS = ("trial", "stimulus", "source", "photo_id", "emotion", "gender", "identity",
                  "visible_half", "visible_image_side", "mirrored", "block", "presentation")
+PLATFORM = "lab"
 
 
 @dataclass(frozen=True)
@@ -31,19 +46,85 @@ class SessionPaths:
     csv: Path
     sidecar: Path
     order: Path
+    practice: Path
+    psychopy_log: Path
+
+    @property
+    def stem(self) -> str:
+        return self.csv.stem
 
     def existing(self) -> list:
-        return [p for p in (self.csv, self.sidecar, self.order) if p.exists()]
+        return [p for p in (self.csv, self.sidecar, self.order, self.practice) if p.exists()]
 
 
-def session_paths(logdir, participant: str, session: int) -> SessionPaths:
-    stem = session_stem(participant, session)
+def paths_for(logdir, stem: str) -> SessionPaths:
     logdir = Path(logdir)
-    return SessionPaths(logdir / f"{stem}.csv", logdir / f"{stem}.json", logdir / f"{stem}_order.csv")
+    return SessionPaths(logdir / f"{stem}.csv", logdir / f"{stem}.json", logdir / f"{stem}_order.csv",
+                        logdir / f"{stem}_practice.csv", logdir / f"{stem}.log")
 
 
-def build_row(participant: str, session: int, trial: dict, measured: dict) -> dict:
-    """One log row from the planned trial and what was measured (pure)."""
+def free_stem(logdir, stem: str) -> str:
+    """``stem``, or ``stem_2``, ``stem_3``... if a session started in the same minute holds it."""
+    candidate, k = stem, 1
+    while paths_for(logdir, candidate).existing():
+        k += 1
+        candidate = f"{stem}_{k}"
+    return candidate
+
+
+def read_sidecars(logdir) -> list:
+    """(path, contents) of every session sidecar in ``logdir`` (any JSON with participant and session).
+
+    A JSON file that cannot be read is an error, not skipped: it might hold the
+    participant number another participant is about to reuse.
+    """
+    logdir = Path(logdir)
+    if not logdir.is_dir():
+        return []
+    found = []
+    for path in sorted(logdir.glob("*.json")):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+            raise ValueError(f"{path}: not a readable JSON sidecar ({err}); repair it or move it out of "
+                             f"{logdir}") from None
+        if isinstance(data, dict) and "participant" in data and "session" in data:
+            found.append((path, data))
+    return found
+
+
+def find_session(logdir, participant: str, session: int, exp_name: str = DEFAULT_EXP_NAME):
+    """Paths of the session of ``participant``/``session``/``exp_name`` in ``logdir``, or None.
+
+    Sidecars without ``expName`` (written before it existed) count as the
+    default experiment. Two matches are an error naming both.
+    """
+    matches = [path for path, data in read_sidecars(logdir)
+               if str(data["participant"]) == participant and str(data["session"]) == str(session)
+               and data.get("expName", DEFAULT_EXP_NAME) == exp_name]
+    if len(matches) > 1:
+        raise ValueError(f"{matches[0]} and {matches[1]} both hold participant {participant} session {session}: "
+                         "move the wrong one out of the log folder")
+    return paths_for(logdir, matches[0].stem) if matches else None
+
+
+def numbers_in_use(logdir) -> dict:
+    """counterbalancing number -> [(participant, sidecar path), ...] recorded in ``logdir``."""
+    used = {}
+    for path, data in read_sidecars(logdir):
+        number = data.get("participant_number")
+        if isinstance(number, int):
+            used.setdefault(number, []).append((str(data["participant"]), path))
+    return used
+
+
+def build_row(participant: str, session: int, trial: dict, measured: dict, run: dict | None = None) -> dict:
+    """One log row from the planned trial, what was measured, and the run's constants (pure).
+
+    ``run`` holds Builder's per-run columns: ``date``, ``expName``,
+    ``psychopyVersion``, ``frameRate`` (and optionally ``platform``).
+    """
+    run = run or {}
     response_emotion = measured["response_emotion"]
     return {
         "participant": participant,
@@ -70,6 +151,13 @@ def build_row(participant: str, session: int, trial: dict, measured: dict) -> di
         "presentation": trial.get("presentation", ""),
         "dropped_frames": measured.get("dropped_frames", ""),
         "trial_end": measured.get("trial_end", ""),
+        "restarted": int(measured.get("restarted", 0)),
+        "early_presses": int(measured.get("early_presses", 0)),
+        "date": run.get("date", ""),
+        "expName": run.get("expName", DEFAULT_EXP_NAME),
+        "psychopyVersion": run.get("psychopyVersion", ""),
+        "frameRate": run.get("frameRate", ""),
+        "platform": run.get("platform", PLATFORM),
     }
 
 

@@ -22,11 +22,13 @@ class MonitorSpec:
     distance_cm: float
     resolution_px: tuple  # (width, height) of the whole screen in pixels
     name: str = "halfface-lab"
-    source: str = "options"  # where the numbers came from: options, config file, defaults
+    source: str = "options"  # where the numbers came from: options, config file, Monitor Center, defaults
+    gamma: tuple | None = None  # per gun (R, G, B); None: the operating system's gamma table
 
     def as_dict(self) -> dict:
         d = asdict(self)
         d["resolution_px"] = list(self.resolution_px)
+        d["gamma"] = list(self.gamma) if self.gamma else None
         return d
 
 
@@ -42,7 +44,10 @@ def parse_size(text: str) -> tuple:
 
 
 def load_monitor_config(path) -> dict:
-    """Read a small JSON file: {"name", "width_cm", "distance_cm", "resolution_px": [w, h]}."""
+    """Read a small JSON file: {"name", "width_cm", "distance_cm", "resolution_px": [w, h], "gamma"}.
+
+    For a calibrated lab screen prefer PsychoPy's Monitor Center (``--monitor NAME``).
+    """
     path = Path(path)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -52,16 +57,32 @@ def load_monitor_config(path) -> dict:
         raise ValueError(f"{path}: not valid JSON ({err.msg} at line {err.lineno})") from None
     if not isinstance(data, dict):
         raise ValueError(f"{path}: expected a JSON object with width_cm, distance_cm, resolution_px")
-    allowed = {"name", "width_cm", "distance_cm", "resolution_px"}
+    allowed = {"name", "width_cm", "distance_cm", "resolution_px", "gamma"}
     unknown = set(data) - allowed
     if unknown:
         raise ValueError(f"{path}: unknown keys {sorted(unknown)}; allowed: {sorted(allowed)}")
     return data
 
 
+def parse_gamma(value):
+    """A gamma (one number, or one per gun R, G, B) as a 3-tuple; ValueError naming the value otherwise."""
+    if value is None:
+        return None
+    values = list(value) if isinstance(value, (list, tuple)) else [value]
+    try:
+        values = [float(v) for v in values]
+    except (TypeError, ValueError):
+        raise ValueError(f"gamma {value!r} must be a number or [R, G, B] numbers (e.g. 2.2)") from None
+    if len(values) == 1:
+        values *= 3
+    if len(values) != 3 or not all(0.5 <= v <= 5 for v in values):
+        raise ValueError(f"gamma {value!r} must be one number or three, each between 0.5 and 5 (e.g. 2.2)")
+    return tuple(values)
+
+
 def monitor_spec(config: dict | None = None, width_cm=None, distance_cm=None, screen_size=None,
-                 detected_size=None) -> MonitorSpec:
-    """Combine defaults < config file < command-line options into a validated spec."""
+                 detected_size=None, gamma=None, source=None) -> MonitorSpec:
+    """Combine defaults < config file (or Monitor Center entry) < command-line options into a validated spec."""
     config = dict(config or {})
     used_defaults = []
     width = width_cm if width_cm is not None else config.get("width_cm")
@@ -81,10 +102,12 @@ def monitor_spec(config: dict | None = None, width_cm=None, distance_cm=None, sc
             raise ValueError(f"monitor {label} must be a positive number, got {value!r}")
     if len(size) != 2 or min(size) <= 0:
         raise ValueError(f"monitor resolution must be [width, height] in pixels, got {list(size)!r}")
-    source = "options/config" if not used_defaults else "defaults for " + ", ".join(used_defaults)
+    if source is None:
+        source = "options/config" if not used_defaults else "defaults for " + ", ".join(used_defaults)
     if detected:
         source += "; resolution detected"
-    return MonitorSpec(float(width), float(distance), size, str(config.get("name", "halfface-lab")), source)
+    gamma = parse_gamma(gamma if gamma is not None else config.get("gamma"))
+    return MonitorSpec(float(width), float(distance), size, str(config.get("name", "halfface-lab")), source, gamma)
 
 
 def pix_per_cm(spec: MonitorSpec) -> float:
@@ -105,3 +128,23 @@ def stimulus_size_deg(image_size_px: tuple, height_deg: float) -> tuple:
     """(width, height) in degrees keeping the image's aspect ratio."""
     w, h = image_size_px
     return (height_deg * w / h, height_deg)
+
+
+def window_size_problem(actual_px, spec: MonitorSpec, fullscreen: bool, stim_height_deg: float = 10.0):
+    """None if the screen has the pixels the monitor description says; else the problem and its fix.
+
+    Degrees become pixels through ``resolution_px / width_cm``; on a screen
+    with other pixel dimensions every size in degrees is off by their ratio
+    (a 1920-px description on a 1280-px screen draws a 10 deg face 15 deg tall).
+    ``actual_px`` is the full-screen window's size, or the screen's in a window.
+    """
+    actual = tuple(int(v) for v in actual_px)
+    described = tuple(int(v) for v in spec.resolution_px)
+    if actual == described:
+        return None
+    what = "the full-screen window is" if fullscreen else "the screen is"
+    drawn = stim_height_deg * described[0] / actual[0]
+    return (f"{what} {actual[0]}x{actual[1]} px but the monitor description says {described[0]}x{described[1]} px "
+            f"({spec.source}), so a {stim_height_deg:g} deg face would be drawn {drawn:.1f} deg tall: pass "
+            f"--screen-size {actual[0]}x{actual[1]} (or correct the resolution in Monitor Center / the config), "
+            f"or set the display to {described[0]}x{described[1]}")

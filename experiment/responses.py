@@ -8,6 +8,8 @@ measured from the moment the screen appeared.
 import time
 from typing import NamedTuple
 
+from experiment.keys import keys_to_listen, normalise_key
+
 
 class Press(NamedTuple):
     name: str
@@ -32,10 +34,12 @@ class KeyboardResponder:
                                "(and libjack on Linux) so key presses are timestamped")
         self._valid = []
         self._onset = float("inf")
+        self._returned = set()
 
     def arm(self, win, valid_keys, correct_emotion=None):
-        self._valid = list(valid_keys)
+        self._valid = keys_to_listen(valid_keys)  # digits also from the numpad
         self._onset = float("inf")
+        self._returned = set()
         win.callOnFlip(self._on_onset)
 
     def _on_onset(self):
@@ -53,11 +57,14 @@ class KeyboardResponder:
         # release arrives, so the previous screen's answer key would come back.
         pressed = self.kb.getKeys(keyList=self._valid, waitRelease=False, clear=True)
         pressed += self.kb.getKeys(keyList=self._valid, waitRelease=True, clear=True)
-        pressed = [k for k in pressed if k.tDown >= self._onset]
+        # The same physical press also comes back once released: a press the screen
+        # ignored (faster than the minimum RT) must not count twice.
+        pressed = [k for k in pressed if k.tDown >= self._onset and k.tDown not in self._returned]
         if not pressed:
             return None
         first = min(pressed, key=lambda k: k.tDown)
-        return Press(first.name, float(first.rt))
+        self._returned.add(first.tDown)
+        return Press(normalise_key(first.name), float(first.rt))
 
 
 class SimulatedResponder:
@@ -83,4 +90,9 @@ class SimulatedResponder:
             return None
         elapsed = time.perf_counter() - self._t0
         key, delay = self._plan
-        return Press(key, elapsed) if elapsed >= delay else None
+        if elapsed < delay:
+            return None
+        # Should the screen ignore this press (faster than the minimum RT), the
+        # participant presses again after another RT, as a person would.
+        self._plan = (key, elapsed + self.participant.rt())
+        return Press(key, elapsed)

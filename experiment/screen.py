@@ -1,18 +1,21 @@
 """The PsychoPy window and what is drawn on it (the only module that draws).
 
 Sizes are in degrees of visual angle through a ``psychopy.monitors.Monitor``
-built from :class:`experiment.monitor.MonitorSpec`.
+built from :class:`experiment.monitor.MonitorSpec` (which may come from
+Monitor Center). The display preflight's measurements live here too
+(``check_size``, ``apply_gamma``, ``measure_display``); ``run`` calls them
+before the first instruction screen and ``timing.assess_display`` judges them.
 """
 
 import time
 from pathlib import Path
 
 from psychopy import logging as psychopy_logging
-from psychopy import monitors, visual
+from psychopy import visual
 
-from experiment import keys
-from experiment.monitor import stimulus_size_deg
-from experiment.timing import rate_from_intervals
+from experiment.monitor import stimulus_size_deg, window_size_problem
+from experiment.monitor_center import unsaved_monitor
+from experiment.timing import LOCK_TEST_LOAD, assess_display
 
 WINDOW_TITLE = "halfface experiment"
 WINDOWED_SIZE = (1024, 768)
@@ -21,37 +24,63 @@ FIXATION_HEIGHT_DEG = 1.0
 # PsychoPy's advice: a frame counts as dropped when it took longer than the
 # period plus a few ms of tolerance.
 DROPPED_FRAME_TOLERANCE_S = 0.004
+PREFLIGHT_FRAMES = 300  # "a few hundred": 5 s at 60 Hz
+LOCK_TEST_FRAMES = 120
+WARM_UP_FRAMES = 20
 
 
-def detect_screen_size() -> tuple:
-    """Resolution of the default screen (before any window opens)."""
+class DisplayRefused(Exception):
+    """The display cannot give the sizes or timing the procedure needs; the message names the fix."""
+
+
+def screen_sizes() -> list:
+    """Pixel size of each screen of the display, before any window opens."""
     import pyglet
 
-    screen = pyglet.canvas.get_display().get_default_screen()
-    return (screen.width, screen.height)
+    return [(s.width, s.height) for s in pyglet.canvas.get_display().get_screens()]
+
+
+def nominal_refresh_hz(win):
+    """The refresh rate the operating system reports for the window's screen, or None."""
+    try:
+        mode = win.winHandle.screen.get_mode()
+        return float(mode.rate) if mode is not None and getattr(mode, "rate", 0) else None
+    except Exception:  # pyglet raises different things per platform when modes are unavailable
+        return None
+
+
+def first_installed_font(fonts):
+    """The first of ``fonts`` that the system has (None: none is, or none was asked for)."""
+    import pyglet
+
+    return next((f for f in fonts if pyglet.font.have_font(f)), None)
 
 
 class Screen:
     """A window plus the fixation cross, the face image and text screens."""
 
-    def __init__(self, spec, fullscreen=True, stim_height_deg=10.0, screenshot_dir=None):
-        # Dropped frames are counted per trial in the log; PsychoPy's console
-        # warnings for each one would only bury the experimenter's messages.
+    def __init__(self, spec, texts, fullscreen=True, screen=0, background="black", stim_height_deg=10.0,
+                 screenshot_dir=None, font=None):
+        # Dropped frames are counted per trial in the log, and PsychoPy's warnings
+        # go to the session's .log file (LogFile, opened by the caller); on the
+        # console they would only bury the experimenter's messages.
         psychopy_logging.console.setLevel(psychopy_logging.ERROR)
-        monitor = monitors.Monitor(spec.name, width=spec.width_cm, distance=spec.distance_cm, autoLog=False)
-        monitor.setSizePix(list(spec.resolution_px))
+        self.spec, self.fullscreen, self.texts = spec, fullscreen, texts
         size = spec.resolution_px if fullscreen else tuple(min(a, b) for a, b in zip(WINDOWED_SIZE, spec.resolution_px))
-        self.win = visual.Window(size=size, fullscr=fullscreen, monitor=monitor, units="deg", color="black",
-                                 winType="pyglet", allowGUI=not fullscreen, title=WINDOW_TITLE, checkTiming=False)
+        self.win = visual.Window(size=size, fullscr=fullscreen, screen=screen, monitor=unsaved_monitor(spec),
+                                 units="deg", color=background, winType="pyglet", allowGUI=not fullscreen,
+                                 title=WINDOW_TITLE, checkTiming=False)
         self.win.mouseVisible = False
+        self.gamma_applied = None
         self.stim_height_deg = stim_height_deg
         wrap = 0.9 * self.win.size[0] / (spec.resolution_px[0] / spec.width_cm) / (spec.distance_cm * 0.017455)
+        self.font = font
         self.fixation = visual.TextStim(self.win, text="+", color="white", height=FIXATION_HEIGHT_DEG)
         self.face = visual.ImageStim(self.win, units="deg", interpolate=True)
-        self.emotion_question = self._text(keys.emotion_prompt(), wrap)
-        self.intensity_question = self._text(keys.intensity_prompt(), wrap)
-        self.quit_question = self._text(keys.quit_prompt(), wrap)
-        self.instructions = self._text(keys.instructions_text(), wrap)
+        self.emotion_question = self._text(texts.screen("emotion_question"), wrap)
+        self.intensity_question = self._text(texts.screen("intensity_question"), wrap)
+        self.quit_question = self._text(texts.screen("quit_question"), wrap)
+        self.instructions = self._text(texts.screen("instructions"), wrap)
         self._message = self._text("", wrap)
         self.screenshot_dir = Path(screenshot_dir) if screenshot_dir else None
         self._captured = set()
@@ -60,25 +89,66 @@ class Screen:
         self.refresh_method = None
 
     def _text(self, text, wrap):
-        return visual.TextStim(self.win, text=text, color="white", height=TEXT_HEIGHT_DEG, wrapWidth=wrap)
+        extra = {"font": self.font} if self.font else {}
+        return visual.TextStim(self.win, text=text, color="white", height=TEXT_HEIGHT_DEG, wrapWidth=wrap, **extra)
 
     def message(self, text):
         self._message.text = text
         return self._message
 
-    def measure_refresh_rate(self) -> float:
-        """Measure the refresh rate on this screen (never assume 60 Hz)."""
-        rate = self.win.getActualFrameRate(nIdentical=20, nMaxFrames=240, nWarmUpFrames=20, threshold=1)
-        method = "psychopy getActualFrameRate (20 identical frames, sd < 1 ms)"
-        if rate is None:
-            # No stable run of frames (no vsync, e.g. Xvfb, or a busy machine): median interval instead.
-            times = [self.win.flip() for _ in range(121)]
-            rate = rate_from_intervals([b - a for a, b in zip(times, times[1:])])
-            method = "median of 120 flip intervals (no stable vsync)"
-        self.refresh_hz, self.refresh_method = float(rate), method
-        self.win.refreshThreshold = 1.0 / rate + DROPPED_FRAME_TOLERANCE_S
+    # --- preflight: before the first instruction screen -------------------------------------------
+
+    def apply_gamma(self, allow_failure: bool) -> None:
+        """Set the monitor's gamma on the window, or refuse (or, if allowed, record that it was not set)."""
+        if not self.spec.gamma:
+            return
+        try:
+            self.win.gamma = list(self.spec.gamma)
+            self.gamma_applied = True
+        except OSError as err:
+            self.gamma_applied = False
+            message = (f"gamma {list(self.spec.gamma)} ({self.spec.source}) cannot be set on this display "
+                       f"({str(err).splitlines()[0]}): use a display driver with a gamma table (X: XF86VidMode), "
+                       "or for a demo or virtual display add --allow-unlocked-display")
+            if not allow_failure:
+                raise DisplayRefused(message) from None
+            psychopy_logging.warning(message)
+
+    def check_size(self, stim_height_deg) -> None:
+        handle = self.win.winHandle
+        actual = self.win.size if self.fullscreen else (handle.screen.width, handle.screen.height)
+        problem = window_size_problem(actual, self.spec, self.fullscreen, stim_height_deg)
+        if problem:
+            raise DisplayRefused(problem)
+
+    def frame_intervals(self, n_frames: int, load_s: float = 0.0) -> list:
+        """Flip-to-flip intervals of ``n_frames`` empty frames, with ``load_s`` of busy work before each flip."""
+        for _ in range(WARM_UP_FRAMES):
+            self.win.flip()
+        times = [self.win.flip()]
+        for _ in range(n_frames):
+            if load_s:
+                until = time.perf_counter() + load_s
+                while time.perf_counter() < until:
+                    pass
+            times.append(self.win.flip())
+        return [b - a for a, b in zip(times, times[1:])]
+
+    def measure_display(self) -> dict:
+        """Refresh rate, interval SD, dropped frames and the lock test (``timing.assess_display``)."""
+        free = self.frame_intervals(PREFLIGHT_FRAMES)
+        period = sorted(free)[len(free) // 2]
+        loaded = self.frame_intervals(LOCK_TEST_FRAMES, load_s=LOCK_TEST_LOAD * period)
+        result = assess_display(free, loaded)
+        result["nominal_refresh_hz"] = nominal_refresh_hz(self.win)
+        self.refresh_hz = result["refresh_hz"]
+        self.refresh_method = (f"median of {PREFLIGHT_FRAMES} flip intervals; lock test: {LOCK_TEST_FRAMES} "
+                               f"flips with {LOCK_TEST_LOAD:.0%} of a frame of busy work each")
+        self.win.refreshThreshold = 1.0 / self.refresh_hz + DROPPED_FRAME_TOLERANCE_S
         self.win.recordFrameIntervals = True
-        return self.refresh_hz
+        return result
+
+    # --- during the session ----------------------------------------------------------------------
 
     def dropped_frames(self) -> int:
         return self.win.nDroppedFrames

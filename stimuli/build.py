@@ -82,8 +82,8 @@ def _init_worker(detector: str, job: tuple, in_pool: bool = False) -> None:
 
 
 def _work(label: PhotoLabel) -> PhotoOutcome:
-    photos_dir, out_dir, size, margin = _JOB
-    return process_photo(label, photos_dir, out_dir, size, margin, _LANDMARKER)
+    photos_dir, out_dir, size, margin, with_mirrored = _JOB
+    return process_photo(label, photos_dir, out_dir, size, margin, _LANDMARKER, with_mirrored)
 
 
 def _outcomes(labels: list[PhotoLabel], detector: str, job: tuple, workers: int, progress: bool):
@@ -128,11 +128,17 @@ def build(
     skip_undetected: bool = False,
     detector: str = "dlib",
     mirrored_input: bool = False,
+    with_mirrored: bool = False,
     workers: int | None = None,
     progress: bool = True,
     log: Callable[[str], None] = print,
 ) -> BuildSummary:
-    """Build the stimulus set; raise StimulusError (or UndetectedFaces) on failure."""
+    """Build the stimulus set; raise StimulusError (or UndetectedFaces) on failure.
+
+    ``with_mirrored`` also writes the left-right mirror image of every half-face
+    (manifest ``mirror_copy=1``), so each half can be shown on either side of
+    the image: the experiment's crossed design (poser's half x visual field).
+    """
     photos_dir, labels_csv, out_dir = Path(photos_dir), Path(labels_csv), Path(out_dir)
     if not photos_dir.is_dir():
         raise StimulusError(f"{photos_dir}: photos folder not found")
@@ -156,7 +162,7 @@ def build(
     try:
         (tmp / STIMULUS_DIR).mkdir()
         (tmp / LANDMARK_DIR).mkdir()
-        job = (photos_dir, tmp, size, margin)
+        job = (photos_dir, tmp, size, margin, with_mirrored)
         done = list(_outcomes(labels, detector, job, workers, progress))
         for outcome in done:
             if outcome.note:

@@ -57,6 +57,9 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--mirrored-input", action="store_true",
                    help="photos are mirror images: the poser's left half is on the image's left "
                    "(a 'mirrored' column in LABELS.csv overrides this per photo)")
+    b.add_argument("--with-mirrored", action="store_true",
+                   help="also write the mirror image of each half-face (mirror_copy=1), so each half can appear "
+                   "on both image sides: the experiment's --design crossed")
     b.add_argument("--workers", type=int, default=0, help="processes (default: one per CPU for larger sets)")
     b.add_argument("--no-progress", action="store_true", help="no progress bar")
 
@@ -66,6 +69,9 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--photos-per-emotion", type=int, default=2, help="photos per emotion (default 2 -> 14 photos)")
     d.add_argument("--build", type=Path, metavar="OUT_DIR", help="then build the stimuli into OUT_DIR")
     d.add_argument("--size", type=int, default=512, help="side of the demo photos and stimuli in px (default 512)")
+    d.add_argument("--practice", action="store_true",
+                   help="write the 2 practice photos instead (other variants, never in the test set); the "
+                   "shipped stimuli/demo_practice/ is built from them")
     return p
 
 
@@ -80,6 +86,7 @@ def _build(args, photos_dir, labels, out_dir) -> int:
             skip_undetected=getattr(args, "skip_undetected", False),
             detector=getattr(args, "detector", "dlib"),
             mirrored_input=getattr(args, "mirrored_input", False),
+            with_mirrored=getattr(args, "with_mirrored", False),
             workers=getattr(args, "workers", 0),
             progress=not getattr(args, "no_progress", False),
         )
@@ -101,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
             return _build(args, args.photos_dir, args.labels, args.out)
         from stimuli.demo import write_demo
 
-        labels = write_demo(args.out_dir, args.photos_per_emotion, size=args.size)
+        labels = write_demo(args.out_dir, args.photos_per_emotion, size=args.size, practice=args.practice)
         print(f"demo photos: {labels.parent}  labels (FICTITIOUS, for the demo only): {labels}")
         if args.build is None:
             print(f"next: python -m stimuli build {labels.parent} --labels {labels} --out OUT_DIR")

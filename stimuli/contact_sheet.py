@@ -23,7 +23,8 @@ def caption(row: dict) -> list[str]:
     return [
         str(row["photo_id"])[:24],
         f"{row['emotion']} / {row['gender']}" + (" / mirrored" if int(row["mirrored"]) else ""),
-        f"poser {row['visible_half']} -> img {row['visible_image_side']}",
+        f"poser {row['visible_half']} -> img {row['visible_image_side']}"
+        + (" (copy)" if int(row.get("mirror_copy", 0)) else ""),
     ]
 
 

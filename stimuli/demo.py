@@ -41,6 +41,14 @@ def demo_photo_path() -> Path:
     return path
 
 
+def demo_practice_manifest() -> Path:
+    """The shipped practice stimuli's manifest (built from the demo portrait; see demo_practice/README.md)."""
+    path = Path(__file__).resolve().parent / "demo_practice" / "manifest.csv"
+    if not path.is_file():
+        raise StimulusError(f"{path}: demo practice stimuli missing from the installation; reinstall the package")
+    return path
+
+
 def variant(photo: np.ndarray, *, zoom: float, angle: float, gain: float, mirror: bool, size: int) -> np.ndarray:
     """A ``size``-px square portrait: face zoomed, rotated, brightness scaled, maybe flipped."""
     # Crop window side: the face takes 1/zoom of it; rotation about the face centre.
@@ -76,8 +84,25 @@ def plan(photos_per_emotion: int) -> list[dict]:
     return rows
 
 
-def write_demo(out_dir: Path, photos_per_emotion: int = 2, size: int = 512) -> Path:
-    """Write OUT_DIR/*.jpg, OUT_DIR/labels.csv and OUT_DIR/README.txt; return labels.csv."""
+def plan_practice() -> list[dict]:
+    """Two practice photos, variants the test set never uses (own ids, zoom and angle); labels FICTITIOUS.
+
+    Built into stimuli/demo_practice/ (see its README.md): the experiment's
+    practice must never show a test photo.
+    """
+    return [
+        dict(file="practice_surprise_01.jpg", emotion="surprise", gender="female", identity="fictitious_practice1",
+             mirrored=0, zoom=0.9, angle=3.0, gain=1.05),
+        dict(file="practice_disgust_01.jpg", emotion="disgust", gender="female", identity="fictitious_practice2",
+             mirrored=1, zoom=0.95, angle=-3.0, gain=0.95),
+    ]
+
+
+def write_demo(out_dir: Path, photos_per_emotion: int = 2, size: int = 512, practice: bool = False) -> Path:
+    """Write OUT_DIR/*.jpg, OUT_DIR/labels.csv and OUT_DIR/README.txt; return labels.csv.
+
+    ``practice``: the practice photos of :func:`plan_practice` instead of the test set.
+    """
     if photos_per_emotion < 1:
         raise StimulusError(f"--photos-per-emotion {photos_per_emotion}: use 1 or more")
     if size < 64:
@@ -87,7 +112,7 @@ def write_demo(out_dir: Path, photos_per_emotion: int = 2, size: int = 512) -> P
         raise StimulusError(f"{photos}: already holds files; choose a new demo folder")
     photos.mkdir(parents=True, exist_ok=True)
     photo = cv2.imread(str(demo_photo_path()), cv2.IMREAD_COLOR)
-    rows = plan(photos_per_emotion)
+    rows = plan_practice() if practice else plan(photos_per_emotion)
     for r in rows:
         img = variant(photo, zoom=r["zoom"], angle=r["angle"], gain=r["gain"], mirror=bool(r["mirrored"]), size=size)
         cv2.imwrite(str(photos / r["file"]), img, [cv2.IMWRITE_JPEG_QUALITY, 92])

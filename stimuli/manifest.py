@@ -25,6 +25,7 @@ MANIFEST_COLUMNS = (
     "mirrored",            # 1 if the photo was mirrored
     "landmarks_file",      # relative path: 68 points in photo and stimulus pixels
     "detector",
+    "mirror_copy",         # 1: the builder's left-right mirror image of a half-face (--with-mirrored)
 )
 
 UNDETECTED_COLUMNS = ("file", "reason")

@@ -12,7 +12,7 @@ from stimuli.contact_sheet import caption_tile
 from stimuli.geometry import alignment_matrix, midline_column, transform_points
 from stimuli.halves import cover_half, image_side_of_half
 from stimuli.label_file import PhotoLabel
-from stimuli.labels import SIDES
+from stimuli.labels import SIDES, other_side
 from stimuli.manifest import LANDMARK_COLUMNS, landmark_rows, write_table
 
 STIMULUS_DIR = "stimuli"
@@ -44,8 +44,25 @@ def align_face(image: np.ndarray, landmarks: np.ndarray, size: int, margin: floa
     return aligned, aligned_pts, matrix, midline_column(aligned_pts, size)
 
 
-def process_photo(label: PhotoLabel, photos_dir: Path, out_dir: Path, size: int, margin: float, landmarker) -> PhotoOutcome:
-    """Detect, align, split, and write ``<out_dir>/stimuli/<photo_id>_visible-<half>.png``."""
+def mirror_copy_row(row: dict, rel: str, size: int) -> dict:
+    """Manifest row of the left-right mirror image of a half-face stimulus.
+
+    The poser's half stays the same, so ``visible_half`` is unchanged; it now
+    lies on the other side of the image, the image is mirror-reversed relative
+    to the original photo (``mirrored`` flips), and the split column moves
+    to ``size - midline_x`` (columns ``< midline_x`` are still the image-left part).
+    """
+    return dict(row, stimulus=rel, visible_image_side=other_side(row["visible_image_side"]),
+                mirrored=1 - int(row["mirrored"]), midline_x=size - int(row["midline_x"]), mirror_copy=1)
+
+
+def process_photo(label: PhotoLabel, photos_dir: Path, out_dir: Path, size: int, margin: float, landmarker,
+                  with_mirrored: bool = False) -> PhotoOutcome:
+    """Detect, align, split, and write ``<out_dir>/stimuli/<photo_id>_visible-<half>.png``.
+
+    ``with_mirrored``: also ``..._visible-<half>_mirror.png``, the same half-face
+    mirrored, i.e. shown on the other side of the image.
+    """
     outcome = PhotoOutcome(label=label)
     path = Path(photos_dir) / label.file
     image = cv2.imread(str(path), cv2.IMREAD_COLOR)
@@ -87,8 +104,15 @@ def process_photo(label: PhotoLabel, photos_dir: Path, out_dir: Path, size: int,
                 "mirrored": int(label.mirrored),
                 "landmarks_file": landmarks_file,
                 "detector": landmarker.name,
+                "mirror_copy": 0,
             }
         )
         covered_thumb = cover_half(thumb, max(1, min(THUMB_SIZE - 1, round(midline_x * THUMB_SIZE / size))), image_side)
         outcome.tiles.append(caption_tile(covered_thumb, outcome.rows[-1]))
+        if with_mirrored:
+            rel = f"{STIMULUS_DIR}/{label.photo_id}_visible-{half}_mirror.png"
+            if not cv2.imwrite(str(Path(out_dir) / rel), np.ascontiguousarray(stimulus[:, ::-1])):
+                raise OSError(f"could not write {Path(out_dir) / rel}")
+            outcome.rows.append(mirror_copy_row(outcome.rows[-1], rel, size))
+            outcome.tiles.append(caption_tile(np.ascontiguousarray(covered_thumb[:, ::-1]), outcome.rows[-1]))
     return outcome

@@ -6,15 +6,17 @@ from pathlib import Path
 from PIL import Image, ImageDraw
 
 MANIFEST_COLUMNS = ("stimulus", "source", "photo_id", "emotion", "gender", "identity", "visible_half",
-                    "visible_image_side", "midline_x", "mirrored", "landmarks_file")
+                    "visible_image_side", "midline_x", "mirrored", "landmarks_file", "mirror_copy")
 EMOTION_CYCLE = ("happiness", "fear", "anger", "disgust", "sadness", "surprise", "others")
 
 
-def make_stimuli(folder, n_photos=4, size=(120, 160)) -> Path:
+def make_stimuli(folder, n_photos=4, size=(120, 160), with_mirrored=False, prefix="photo", shade=120) -> Path:
     """``n_photos`` photos x 2 halves as PNGs plus ``manifest.csv``; returns the manifest path.
 
     Each image is a grey oval 'face' whose non-visible image half is covered with
     white, like the stimuli builder's output, so a screenshot shows which half is on screen.
+    ``with_mirrored`` adds each half's mirror image (on the other image side,
+    ``mirror_copy=1``) as ``python -m stimuli build --with-mirrored`` does.
     """
     folder = Path(folder)
     (folder / "images").mkdir(parents=True, exist_ok=True)
@@ -25,8 +27,8 @@ def make_stimuli(folder, n_photos=4, size=(120, 160)) -> Path:
             image_side = "right" if half == "left" else "left"  # non-mirrored photo
             im = Image.new("RGB", size, (255, 255, 255))
             draw = ImageDraw.Draw(im)
-            shade = 120 + 10 * (i % 8)  # grey, never near white
-            draw.ellipse((10, 10, w - 10, h - 10), fill=(shade, shade, shade))
+            grey = shade + 10 * (i % 8)  # grey, never near white
+            draw.ellipse((10, 10, w - 10, h - 10), fill=(grey, grey, grey))
             draw.ellipse((w * 0.3, h * 0.35, w * 0.4, h * 0.45), fill=(30, 30, 200))
             draw.ellipse((w * 0.6, h * 0.35, w * 0.7, h * 0.45), fill=(30, 30, 200))
             draw.line((w * 0.3, h * 0.72, w * 0.7, h * 0.72), fill=(200, 40, 40), width=5)
@@ -34,12 +36,17 @@ def make_stimuli(folder, n_photos=4, size=(120, 160)) -> Path:
                 draw.rectangle((w // 2, 0, w, h), fill=(255, 255, 255))
             else:
                 draw.rectangle((0, 0, w // 2, h), fill=(255, 255, 255))
-            name = f"images/photo{i:02d}_{half}.png"
+            name = f"images/{prefix}{i:02d}_{half}.png"
             im.save(folder / name)
-            rows.append({"stimulus": name, "source": f"photo{i:02d}.jpg", "photo_id": f"photo{i:02d}",
-                         "emotion": EMOTION_CYCLE[i % len(EMOTION_CYCLE)], "gender": "female",
+            rows.append({"stimulus": name, "source": f"{prefix}{i:02d}.jpg", "photo_id": f"{prefix}{i:02d}",
+                         "emotion": EMOTION_CYCLE[(i // 2) % len(EMOTION_CYCLE)], "gender": "female",
                          "identity": f"id{i:02d}", "visible_half": half, "visible_image_side": image_side,
-                         "midline_x": w / 2, "mirrored": 0, "landmarks_file": ""})
+                         "midline_x": w // 2, "mirrored": 0, "landmarks_file": "", "mirror_copy": 0})
+            if with_mirrored:
+                copy = f"images/{prefix}{i:02d}_{half}_mirror.png"
+                im.transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(folder / copy)
+                rows.append(dict(rows[-1], stimulus=copy, visible_image_side=half, mirrored=1,
+                                 midline_x=w - w // 2, mirror_copy=1))
     manifest = folder / "manifest.csv"
     with manifest.open("w", newline="", encoding="utf-8") as f:
         writer = csv.DictWriter(f, fieldnames=MANIFEST_COLUMNS)

@@ -42,19 +42,32 @@ def test_missing_stimulus_is_reported_by_line_before_a_window_opens(tmp_path, ca
     assert not logs.exists()
 
 
-def test_existing_log_is_not_overwritten_without_resume(tmp_path, capsys):
+def _write_sidecar(logs, stem, **fields):
+    import json
+
+    logs.mkdir(parents=True, exist_ok=True)
+    (logs / f"{stem}.json").write_text(json.dumps(fields))
+    (logs / f"{stem}.csv").write_text("participant,trial\nP01,1\n")
+
+
+def test_existing_session_is_found_by_its_sidecar_and_not_overwritten_without_resume(tmp_path, capsys):
     manifest = make_stimuli(tmp_path / "stim", n_photos=2)
     logs = tmp_path / "logs"
-    logs.mkdir()
-    existing = logs / "P01_s1.csv"
-    existing.write_text("participant,trial\nP01,1\n")
+    _write_sidecar(logs, "P01_halfface_2026-11-28_1403", participant="P01", session=1, expName="halfface",
+                   participant_number=1)
+    before = {p.name: p.read_bytes() for p in logs.iterdir()}
     code = main(["run", "--participant", "P01", "--conditions", str(manifest), "--logs", str(logs)])
+    err = capsys.readouterr().err
     assert code == 2
-    assert "already exists: add --resume" in capsys.readouterr().err
-    assert existing.read_text() == "participant,trial\nP01,1\n"
+    assert "P01 session 1 already has" in err and "P01_halfface_2026-11-28_1403.json" in err and "--resume" in err
+    assert {p.name: p.read_bytes() for p in logs.iterdir()} == before
     code = main(["run", "--participant", "P02", "--conditions", str(manifest), "--logs", str(logs), "--resume"])
     assert code == 2
     assert "nothing to resume" in capsys.readouterr().err
+    # an old-style session (<participant>_s<session>) is found the same way, through its sidecar
+    _write_sidecar(logs, "P03_s1", participant="P03", session=1, participant_number=3)
+    assert main(["run", "--participant", "P03", "--conditions", str(manifest), "--logs", str(logs)]) == 2
+    assert "P03_s1.json" in capsys.readouterr().err
 
 
 def test_order_command_prints_the_same_order_every_time(tmp_path):

@@ -119,3 +119,64 @@ def test_practice_trials_do_not_change_main_order_and_have_no_repeats():
     assert len(practice) == 8 and not has_consecutive_repeat(practice)
     assert practice == practice_trials(rows, 8, 3)
     assert all(str(t["trial"]).startswith("practice") for t in practice)
+
+
+def crossed_rows(n_photos):
+    """Each half as photographed plus its mirror copy on the other image side (stimuli build --with-mirrored)."""
+    rows = []
+    for row in manifest_rows(n_photos):
+        rows.append(dict(row, mirror_copy="0"))
+        rows.append(dict(row, stimulus=row["stimulus"].replace(".png", "_mirror.png"),
+                         visible_image_side=row["visible_half"], mirrored="1", mirror_copy="1"))
+    return rows
+
+
+@pytest.mark.parametrize("participant", [0, 1, 2, 3, 9, 14])
+def test_crossed_design_shows_each_photos_halves_on_each_side_once(participant):
+    rows = crossed_rows(8)
+    trials, info = trial_order(rows, participant, design="crossed")
+    assert info["design"] == "crossed" and info["versions_per_photo"] == 4 and len(trials) == 32
+    cells = Counter((t["photo_id"], t["visible_half"], t["visible_image_side"]) for t in trials)
+    assert len(cells) == 8 * 4 and set(cells.values()) == {1}
+    assert not has_consecutive_repeat(trials)
+    # within each pass, poser's half and image side are balanced across photos
+    for presentation in range(1, 5):
+        in_pass = Counter((t["visible_half"], t["visible_image_side"]) for t in trials
+                          if t["presentation"] == presentation)
+        assert set(in_pass.values()) == {2} and len(in_pass) == 4
+
+
+def test_crossed_design_counterbalances_which_version_comes_in_which_pass():
+    rows = crossed_rows(8)
+    seen = Counter()
+    for participant in range(4, 8):  # any 4 consecutive participant numbers
+        trials, _ = trial_order(rows, participant, design="crossed")
+        seen.update((t["photo_id"], t["visible_half"], t["visible_image_side"], t["presentation"]) for t in trials)
+    assert set(seen.values()) == {1} and len(seen) == 8 * 4 * 4  # each version of each photo in each pass once
+
+
+def test_paper_design_ignores_mirror_copies_and_keeps_its_order():
+    paper, _ = trial_order(manifest_rows(10), 7)
+    with_copies, info = trial_order(crossed_rows(10), 7)
+    assert [t["stimulus"] for t in with_copies] == [t["stimulus"] for t in paper]
+    assert info["design"] == "paper" and all(t["visible_image_side"] != t["visible_half"] for t in with_copies)
+
+
+@pytest.mark.parametrize("design", ["paper", "crossed"])
+def test_two_practice_photos_never_repeat_back_to_back_for_any_participant(design):
+    # The demo ships two practice photos; drawing rows at random used to leave e.g. two versions
+    # of one photo and nothing else, which could not be ordered ("twice in a row") for some numbers.
+    rows = crossed_rows(2) if design == "crossed" else manifest_rows(2)
+    n_versions = 4 if design == "crossed" else 2
+    for participant in range(1, 41):
+        for n in (2, 3, 4, 2 * n_versions, 2 * n_versions + 3):
+            practice = practice_trials(rows, n, participant, design=design)
+            assert len(practice) == n and not has_consecutive_repeat(practice), (participant, n)
+        # Each photo's versions are all used before any of them is shown again.
+        full = practice_trials(rows, 2 * n_versions, participant, design=design)
+        assert len({t["stimulus"] for t in full}) == 2 * n_versions
+
+
+def test_one_practice_photo_cannot_fill_two_trials():
+    with pytest.raises(ValueError, match="at least 2 practice photos"):
+        practice_trials(manifest_rows(1), 2, 1)

@@ -9,10 +9,9 @@ import pytest
 from PIL import Image
 
 from experiment.conditions import ConditionsError, load_conditions
-from experiment.ids import participant_number, session_stem, validate_participant_id
-from experiment.keys import EMOTION_KEYS, INTENSITY_KEYS, emotion_prompt, key_for_emotion
-from experiment.logfile import (LOG_COLUMNS, TrialLog, build_row, read_rows, repair_partial_last_line,
-                                session_paths)
+from experiment.ids import validate_participant_id
+from experiment.keys import EMOTION_KEYS, INTENSITY_KEYS, emotion_prompt, key_for_emotion, keys_to_listen, normalise_key
+from experiment.logfile import LOG_COLUMNS, TrialLog, build_row, paths_for, read_rows, repair_partial_last_line
 from experiment.monitor import (MonitorSpec, deg_to_pix, exact_deg_to_pix, load_monitor_config, monitor_spec,
                                 parse_size, stimulus_size_deg)
 from experiment.simulate import SimulatedParticipant, lognormal_params
@@ -37,19 +36,18 @@ def test_participant_ids_that_could_escape_logs_are_refused(bad):
         validate_participant_id(bad)
 
 
-def test_participant_number_comes_from_trailing_digits_and_is_stable_otherwise():
-    assert participant_number("P07") == 7
-    assert participant_number("lab2-012") == 12
-    assert participant_number("anna") == participant_number("anna")
-    assert 0 <= participant_number("anna") < 10000
-    assert session_stem("P07", 2) == "P07_s2"
-
-
 def test_number_key_k_answers_the_kth_paper_emotion():
     assert [EMOTION_KEYS[str(k)] for k in range(1, 8)] == list(EMOTIONS)
     assert key_for_emotion("anger") == "3"
     assert sorted(INTENSITY_KEYS.values()) == [1, 2, 3, 4, 5]
     assert all(f"{k} = {e}" in emotion_prompt() for k, e in EMOTION_KEYS.items())
+
+
+def test_numpad_digits_answer_like_the_digit_row():
+    # psychtoolbox names keypad keys num_0..num_9 whatever the NumLock state
+    assert keys_to_listen(["1", "2", "space"]) == ["1", "2", "space", "num_1", "num_2"]
+    assert [normalise_key(k) for k in ("num_3", "3", "space", "num_enter", "numlock")] == [
+        "3", "3", "space", "num_enter", "numlock"]
 
 
 def test_degrees_to_pixels_matches_psychopy():
@@ -103,8 +101,9 @@ def test_build_row_scores_correctness_against_the_photo_emotion():
 
 
 def test_trial_log_rows_are_on_disk_after_each_append(tmp_path):
-    paths = session_paths(tmp_path, "P01", 1)
-    assert paths.csv.name == "P01_s1.csv" and paths.sidecar.name == "P01_s1.json"
+    paths = paths_for(tmp_path, "P01_halfface_2026-11-28_1403")
+    assert paths.csv.name == "P01_halfface_2026-11-28_1403.csv" and paths.sidecar.name == "P01_halfface_2026-11-28_1403.json"
+    assert paths.practice.name.endswith("_practice.csv") and paths.order.name.endswith("_order.csv")
     trial = {"trial": 1, "stimulus": "a.png", "source": "a.jpg", "photo_id": "a", "emotion": "fear",
              "visible_half": "left", "visible_image_side": "right"}
     log = TrialLog(paths.csv)
@@ -199,6 +198,6 @@ def test_truncated_image_fails_preflight(tmp_path):
 def test_pure_modules_do_not_import_psychopy():
     code = ("import sys, experiment.design, experiment.keys, experiment.timing, experiment.monitor, "
             "experiment.logfile, experiment.ids, experiment.conditions, experiment.simulate, experiment.session, "
-            "experiment.cli; print('psychopy' in sys.modules)")
+            "experiment.texts, experiment.run, experiment.dialog, experiment.cli; print('psychopy' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

@@ -150,3 +150,33 @@ def test_manifest_loads_as_psychopy_conditions_file(built):
         assert (built["out"] / c["stimulus"]).is_file()
         assert c["visible_half"] in ("left", "right") and c["visible_image_side"] in ("left", "right")
         assert 0 < int(c["midline_x"]) < SIZE
+
+
+def test_with_mirrored_adds_each_half_mirrored_onto_the_other_image_side(tmp_path, portrait):
+    """--with-mirrored: the poser's half stays, its image side flips; pixels are the exact mirror image."""
+    write_photos(tmp_path / "photos", {"plain.png": portrait, "flipped.png": portrait[:, ::-1].copy()})
+    labels = write_labels(tmp_path / "labels.csv", [
+        dict(file="plain.png", emotion="happiness", gender="female", identity="p1", mirrored=0),
+        dict(file="flipped.png", emotion="happiness", gender="female", identity="p1", mirrored=1)])
+    build(tmp_path / "photos", labels, tmp_path / "out", size=SIZE, workers=1, progress=False,
+          with_mirrored=True, log=lambda _: None)
+    rows = read_manifest(tmp_path / "out" / "manifest.csv")
+    assert len(rows) == 8
+    for photo_id in ("plain", "flipped"):
+        cells = {(r["visible_half"], r["visible_image_side"]) for r in rows if r["photo_id"] == photo_id}
+        assert cells == {("left", "left"), ("left", "right"), ("right", "left"), ("right", "right")}
+    for copy in (r for r in rows if r["mirror_copy"] == "1"):
+        original = next(r for r in rows if r["photo_id"] == copy["photo_id"] and r["mirror_copy"] == "0"
+                        and r["visible_half"] == copy["visible_half"])
+        assert copy["visible_image_side"] != original["visible_image_side"]
+        assert int(copy["mirrored"]) == 1 - int(original["mirrored"])
+        assert int(copy["midline_x"]) == SIZE - int(original["midline_x"])
+        a = cv2.imread(str(tmp_path / "out" / original["stimulus"]))
+        b = cv2.imread(str(tmp_path / "out" / copy["stimulus"]))
+        assert (b == a[:, ::-1]).all()
+        # the covered side of the copy is white from its midline_x, on the side opposite its image side
+        m = int(copy["midline_x"])
+        covered = b[:, m:] if copy["visible_image_side"] == "left" else b[:, :m]
+        assert (covered == 255).all()
+    sheet = cv2.imread(str(tmp_path / "out" / "contact_sheet.png"))
+    assert sheet.shape[1] >= 8 * 160

@@ -50,3 +50,27 @@ def test_demo_refuses_to_overwrite_existing_photos(tmp_path, capsys):
     write_demo(tmp_path / "d", photos_per_emotion=1, size=64)
     assert main(["demo", str(tmp_path / "d")]) == 2
     assert "already holds files" in capsys.readouterr().err
+
+
+def test_shipped_practice_stimuli_are_rebuilt_exactly_from_the_demo_portrait(tmp_path):
+    """stimuli/demo_practice is what its README's two commands build: not stale, not hand-edited."""
+    import numpy as np
+
+    from stimuli.demo import demo_practice_manifest, plan
+
+    shipped = demo_practice_manifest()
+    photos = tmp_path / "practice_photos"
+    assert main(["demo", str(photos), "--practice"]) == 0
+    assert main(["build", str(photos), "--labels", str(photos / "labels.csv"), "--out", str(tmp_path / "built"),
+                 "--size", "256", "--with-mirrored", "--no-progress"]) == 0
+    ours, built = read_manifest(shipped), read_manifest(tmp_path / "built" / "manifest.csv")
+    assert ours == built
+    assert len(ours) == 8 and sum(r["mirror_copy"] == "1" for r in ours) == 4
+    for row in ours:
+        a = cv2.imread(str(shipped.parent / row["stimulus"])).astype(int)
+        b = cv2.imread(str(tmp_path / "built" / row["stimulus"])).astype(int)
+        assert np.abs(a - b).max() <= 2, row["stimulus"]
+    # practice photos are never test photos: other ids and source files than the demo's test set
+    test_files = {r["file"] for r in plan(10)}
+    assert not {r["source"] for r in ours} & test_files
+    assert all(r["photo_id"].startswith("practice_") for r in ours)

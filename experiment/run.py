@@ -1,0 +1,405 @@
+"""``python -m experiment run``: check everything, open the window, refuse a bad display, run, save.
+
+Order of events, so that a mistake costs nothing:
+1. ``prepare`` (no PsychoPy): participant, numbering, files in ``logs/``,
+   conditions and design, practice stimuli, texts. Any problem: one line, exit 2,
+   nothing written.
+2. The window opens; the display preflight (``Screen`` + ``timing.assess_display``)
+   checks its size against the monitor description, sets gamma and measures
+   the refresh and whether flips are locked to it. Any problem: the window
+   closes before the first instruction screen, one line naming the fix, exit 2
+   (only PsychoPy's ``.log`` is kept, for diagnosis).
+3. The sidecar and the order are written, then the session runs
+   (``session.run_session``), every answer saved at once.
+"""
+
+import hashlib
+import importlib.metadata
+import platform
+import sys
+from contextlib import nullcontext
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from pathlib import Path
+
+from experiment import design, ids, logfile
+from experiment.conditions import check_practice_separate, load_conditions
+from experiment.design import design_rows
+from experiment.monitor import load_monitor_config, monitor_spec, parse_gamma, parse_size
+from experiment.session import EventLog, Fixation, QuitSession, run_session, show_message
+from experiment.simulate import SimulatedParticipant
+from experiment.texts import load_texts
+from experiment.timing import FIXATION_S, frames_for, refresh_lock_check
+
+EXIT_OK, EXIT_USER_ERROR, EXIT_ENDED_EARLY, EXIT_CANCELLED = 0, 2, 3, 4
+
+
+class UserError(Exception):
+    """A mistake the user can fix; printed as one line."""
+
+
+class ParticipantError(UserError):
+    """A problem with who is tested (ID, number, session): the participant dialog can fix it."""
+
+
+@dataclass
+class Plan:
+    """Everything a session needs that can be checked before a window opens."""
+    paths: logfile.SessionPaths
+    rows: list
+    number: int
+    trials: list
+    info: dict
+    start: int
+    sidecar: dict | None
+    texts: object
+    practice: list = field(default_factory=list)
+    practice_rows: list = field(default_factory=list)
+    config: dict | None = None
+    screen_size: tuple | None = None
+    gamma: tuple | None = None
+    started: datetime | None = None
+
+
+def now() -> datetime:
+    """Local time with its UTC offset: every time the session writes is in this one zone."""
+    return datetime.now().astimezone()
+
+
+def timezone_name(moment: datetime) -> str:
+    offset = moment.strftime("%z")
+    return f"UTC{offset[:3]}:{offset[3:]} ({moment.tzname()})"
+
+
+def _sha256(path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def _versions() -> dict:
+    out = {"python": platform.python_version(), "platform": platform.platform()}
+    for dist in ("psychopy-lib", "psychtoolbox", "pyglet", "numpy", "pillow", "halfface"):
+        try:
+            out[dist] = importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            out[dist] = None
+    return out
+
+
+def _check_number_is_free(args, number):
+    """Two participants on one counterbalancing row would silently share an order."""
+    others = [(p, path) for p, path in logfile.numbers_in_use(args.logs).get(number, []) if p != args.participant]
+    if others and args.cb_number is None:
+        who, path = others[0]
+        raise ParticipantError(f"counterbalancing number {number} (the digits of {args.participant!r}) is already "
+                               f"used by participant {who!r} ({path}): give this participant an ID with an unused "
+                               "number, or pass --cb-number N explicitly")
+
+
+def prepare(args) -> Plan:
+    """Everything that can fail on the user's input, checked before a window opens or a file is written."""
+    try:
+        ids.validate_participant_id(args.participant)
+        number = ids.counterbalancing_number(args.participant, args.cb_number)
+    except ValueError as err:
+        raise ParticipantError(str(err)) from None
+    ids.validate_exp_name(args.exp_name)
+    if args.logs.exists() and not args.logs.is_dir():
+        raise UserError(f"{args.logs} is not a folder")
+    if args.resume and args.max_trials:
+        raise UserError("--max-trials cannot be combined with --resume: the saved order decides the trials")
+    if args.monitor and args.config:
+        raise UserError("give either --monitor (a Monitor Center calibration) or --config (a JSON file), not both")
+    texts = load_texts(args.instructions)
+    config = load_monitor_config(args.config) if args.config else None
+    screen_size = parse_size(args.screen_size) if args.screen_size else None
+    gamma = parse_gamma(args.gamma)
+    rows = load_conditions(args.conditions, args.design)
+    practice_rows, practice = [], []
+    if args.practice_conditions:
+        practice_rows = load_conditions(args.practice_conditions, args.design, warn=None)
+        check_practice_separate(practice_rows, rows, args.practice_conditions, args.conditions)
+        n = args.practice if args.practice is not None else len(design_rows(practice_rows, args.design))
+        practice = design.practice_trials(practice_rows, n, number, args.session, args.design)
+    elif args.practice:
+        raise UserError("--practice N needs --practice-conditions FILE: practice uses its own stimuli, never the "
+                        "test photos (the demo ships some: stimuli/demo_practice/manifest.csv)")
+    trials, info = design.trial_order(rows, number, args.session, args.blocks, args.design)
+    if args.simulate:
+        SimulatedParticipant(0, args.sim_accuracy, args.sim_rt_mean, args.sim_rt_sd)  # validates the numbers
+
+    paths = logfile.find_session(args.logs, args.participant, args.session, args.exp_name)
+    if paths and not args.resume:
+        raise ParticipantError(f"participant {args.participant} session {args.session} already has {paths.sidecar}: "
+                               "add --resume to continue it, or use another session number (nothing was overwritten)")
+    if args.resume and paths is None:
+        raise ParticipantError(f"nothing to resume: no session of participant {args.participant} session "
+                               f"{args.session} ({args.exp_name}) in {args.logs}")
+    plan = Plan(paths, rows, number, trials, info, 0, None, texts, practice, practice_rows, config, screen_size, gamma)
+    if args.resume:
+        return _resume(args, plan)
+    _check_number_is_free(args, number)
+    if args.max_trials:
+        plan.trials = trials[:args.max_trials]
+    plan.started = now()
+    plan.paths = logfile.paths_for(args.logs, logfile.free_stem(
+        args.logs, ids.session_stem(args.participant, args.exp_name, plan.started)))
+    return plan
+
+
+def _resume(args, plan: Plan) -> Plan:
+    paths = plan.paths
+    if not (paths.csv.exists() and paths.order.exists()):
+        raise UserError(f"cannot resume: {paths.csv} and {paths.order} must both exist beside {paths.sidecar}")
+    sidecar = logfile.read_json(paths.sidecar)
+    for key, value in (("design", args.design), ("participant_number", plan.number)):
+        if sidecar.get(key, value) != value:
+            raise UserError(f"{paths.sidecar} was run with {key} {sidecar.get(key)!r}, not {value!r}: resume with "
+                            "the original options")
+    saved_order = logfile.read_order(paths.order)
+    planned = [t["stimulus"] for t in plan.trials[:len(saved_order)]]
+    if [t["stimulus"] for t in saved_order] != planned or plan.info["seed"] != sidecar.get("seed"):
+        raise UserError(f"{paths.order} no longer matches the order re-created from {args.conditions}: "
+                        "was the manifest or --blocks/--cb-number changed? Resume with the original ones")
+    partial = logfile.repair_partial_last_line(paths.csv)
+    if partial:
+        print(f"warning: removed an unfinished last line from {paths.csv}: {partial!r} "
+              "(that trial will be run again)", file=sys.stderr)
+    answered = logfile.read_rows(paths.csv)
+    trials = plan.trials[:len(saved_order)]
+    for k, row in enumerate(answered):
+        if k >= len(trials) or row["stimulus"] != trials[k]["stimulus"]:
+            raise UserError(f"{paths.csv} line {k + 2}: stimulus {row.get('stimulus')!r} does not match "
+                            f"trial {k + 1} of {paths.order}; not resuming a log that disagrees with its order")
+    if len(answered) >= len(trials):
+        raise UserError(f"{paths.csv} already holds all {len(trials)} trials: the session is complete")
+    plan.trials, plan.start, plan.sidecar = trials, len(answered), sidecar
+    plan.started = datetime.fromisoformat(sidecar["started"]) if sidecar.get("started") else now()
+    return plan
+
+
+def monitor_for(args, config=None, screen_size=None, gamma=None):
+    """The monitor description: Monitor Center, or config/options/detected size."""
+    from experiment import monitor_center
+    from experiment.screen import screen_sizes
+
+    sizes = screen_sizes()
+    if not 0 <= args.screen < len(sizes):
+        raise UserError(f"--screen {args.screen}: this display has {len(sizes)} screen(s), numbered 0 to "
+                        f"{len(sizes) - 1}")
+    if args.monitor:
+        spec = monitor_center.load_saved(args.monitor, args.distance_cm, screen_size)
+        if gamma:
+            spec = replace(spec, gamma=gamma, source=spec.source + "; gamma from --gamma")
+        return spec
+    detected = None if (screen_size or (config or {}).get("resolution_px")) else sizes[args.screen]
+    spec = monitor_spec(config, args.monitor_width_cm, args.distance_cm, screen_size, detected, gamma)
+    if config:
+        monitor_center.refuse_name_clash(spec)
+    if "defaults" in spec.source:
+        print(f"warning: monitor {spec.source}; sizes in degrees assume width {spec.width_cm:g} cm at "
+              f"{spec.distance_cm:g} cm: give --monitor, --monitor-width-cm or --config for exact visual angles",
+              file=sys.stderr)
+    return spec
+
+
+def background_rgb255(text):
+    from psychopy.colors import Color
+
+    try:
+        colour = Color(text)
+        if colour.valid:
+            return [int(v) for v in colour.rgb255]
+    except Exception:  # PsychoPy raises a bare Exception for unknown colour strings
+        pass
+    raise UserError(f"--background {text!r} is not a PsychoPy colour name or #rrggbb (e.g. black, grey, #808080)")
+
+
+def _font(texts):
+    from experiment.screen import first_installed_font
+
+    font = first_installed_font(texts.fonts)
+    if texts.fonts and font is None and texts.language != "en":
+        raise UserError(f"{texts.source}: none of its fonts ({', '.join(texts.fonts)}) is installed, so its text "
+                        "would show as empty boxes: install one (Debian/Ubuntu: apt-get install fonts-wqy-microhei)")
+    return font
+
+
+def display_refusal(check: dict) -> str:
+    return ("the display's timing cannot be trusted: " + "; ".join(check["problems"]) + ". Turn on vsync "
+            "(\"wait for vertical refresh\") in the graphics driver and close other programs; run "
+            "`python -m experiment check-display` to see the frame intervals; for a demo or a virtual display "
+            "add --allow-unlocked-display")
+
+
+def cmd_run(args) -> int:
+    """Check, open the window, refuse a bad display, run, save; returns the exit code."""
+    plan = prepare(args)
+    # PsychoPy is imported only now: the checks above never wait for it.
+    from psychopy import __version__ as psychopy_version
+    from psychopy import logging as psychopy_logging
+
+    from experiment.responses import KeyboardResponder, SimulatedResponder
+    from experiment.screen import DisplayRefused, Screen
+
+    spec = monitor_for(args, plan.config, plan.screen_size, plan.gamma)
+    background = background_rgb255(args.background)
+    font = _font(plan.texts)
+    paths = plan.paths
+    args.logs.mkdir(parents=True, exist_ok=True)
+    # Builder's habit: PsychoPy's own messages (warnings, stimulus changes) go to a
+    # .log beside the data, where they stay readable after the session.
+    psychopy_log = psychopy_logging.LogFile(str(paths.psychopy_log), level=psychopy_logging.EXP, filemode="a")
+    psychopy_logging.exp(f"halfface: participant {args.participant} session {args.session}, data {paths.csv.name}")
+    screen = Screen(spec, plan.texts, fullscreen=not args.windowed, screen=args.screen, background=args.background,
+                    stim_height_deg=args.stim_height_deg, screenshot_dir=args.screenshots, font=font)
+    events = EventLog(args.events_file, screen.now())
+    try:
+        display = preflight_display(screen, args)
+    except DisplayRefused as err:
+        psychopy_logging.warning(f"halfface: display refused: {err}")
+        events.emit("refused", reason=str(err))
+        events.close()
+        screen.close()
+        psychopy_logging.flush()
+        print(f"error: {err} (nothing was recorded; PsychoPy's log: {paths.psychopy_log})", file=sys.stderr)
+        return EXIT_USER_ERROR
+    fixation = Fixation(frames_for(FIXATION_S, display["refresh_hz"]), FIXATION_S, by_clock=not display["ok"])
+
+    sidecar = plan.sidecar or _new_sidecar(args, plan, psychopy_version)
+    run, run_columns = _record_run(sidecar, args, plan, spec, screen, display, fixation, background,
+                                   psychopy_version)
+    if args.simulate:
+        responder = SimulatedResponder(SimulatedParticipant(sidecar["simulation"]["seed"], args.sim_accuracy,
+                                                            args.sim_rt_mean, args.sim_rt_sd))
+    else:
+        responder = KeyboardResponder()
+    if plan.sidecar is None:
+        logfile.write_order(paths.order, plan.trials)
+    logfile.write_json_atomic(paths.sidecar, sidecar)
+
+    by_stimulus = {r["stimulus"]: r for r in plan.rows}
+    trials = [dict(by_stimulus[t["stimulus"]], **{k: t[k] for k in ("trial", "block", "presentation")})
+              for t in plan.trials]
+    events.emit("ready", refresh_rate_hz=display["refresh_hz"], fixation_frames=fixation.frames,
+                first_trial=plan.start + 1, stem=paths.stem)
+    ended_by = "completed"
+    practice_log = logfile.TrialLog(paths.practice) if plan.practice and plan.start == 0 else nullcontext()
+    try:
+        with logfile.TrialLog(paths.csv) as log, practice_log as practice_log:
+            try:
+                run_session(screen, responder, trials, log, participant=args.participant, session=args.session,
+                            fixation=fixation, start=plan.start, events=events, texts=plan.texts,
+                            run_columns=run_columns, practice=plan.practice, practice_log=practice_log,
+                            break_every=args.break_every, instructions=not args.no_instructions, min_rt=args.min_rt)
+            except QuitSession:
+                ended_by = "escape"
+    except BaseException as err:
+        _finish(paths, sidecar, f"error: {type(err).__name__}: {err}"[:300], run)
+        events.close()
+        screen.close()
+        psychopy_logging.flush()
+        raise
+    n_done = _finish(paths, sidecar, ended_by, run)
+    events.emit("end", ended_by=ended_by, n_trials_done=n_done)
+    if ended_by == "completed":  # the data are final before the participant sees the end screen
+        show_message(screen, responder, plan.texts.screen("end"), "end", events, allow_quit=False)
+    events.close()
+    screen.close()
+    psychopy_logging.flush()
+    psychopy_logging.root.removeTarget(psychopy_log)
+    if ended_by == "completed":
+        print(f"session complete: {n_done} trials in {paths.csv}")
+        return EXIT_OK
+    print(f"session ended early after {n_done} of {len(plan.trials)} trials; data in {paths.csv}; "
+          "continue with --resume", file=sys.stderr)
+    return EXIT_ENDED_EARLY
+
+
+def preflight_display(screen, args) -> dict:
+    """Size, gamma, refresh and lock, before the first instruction screen; raises DisplayRefused."""
+    from experiment.screen import DisplayRefused
+
+    screen.check_size(args.stim_height_deg)
+    screen.apply_gamma(allow_failure=args.allow_unlocked_display)
+    display = screen.measure_display()
+    if not display["ok"]:
+        if not args.allow_unlocked_display:
+            raise DisplayRefused(display_refusal(display))
+        print("warning: --allow-unlocked-display: " + "; ".join(display["problems"]) + ". The fixation is timed "
+              "on the clock instead of in frames; the sidecar records it. Not for real data.", file=sys.stderr)
+    return display
+
+
+def _record_run(sidecar, args, plan, spec, screen, display, fixation, background, psychopy_version):
+    """Put this run's set-up and measurements into the sidecar; returns (run entry, Builder's row columns)."""
+    started = now()
+    run = {"started": started.isoformat(timespec="seconds"), "first_trial": plan.start + 1,
+           "refresh_rate_hz": round(display["refresh_hz"], 3), "refresh_measurement": screen.refresh_method,
+           "fixation_frames": fixation.frames, "fixation_timing": "clock" if fixation.by_clock else "frames",
+           "display_check": display, "allow_unlocked_display": bool(args.allow_unlocked_display),
+           "resumed": bool(args.resume)}
+    if args.simulate:
+        seed = args.sim_seed if args.sim_seed is not None else design.seed_for(plan.number, args.session) + 7
+        sidecar["simulated"] = True
+        sidecar["simulation"] = {"accuracy": args.sim_accuracy, "rt_mean": args.sim_rt_mean,
+                                 "rt_sd": args.sim_rt_sd, "seed": seed}
+    sidecar.update({
+        "monitor": spec.as_dict(), "screen": args.screen, "fullscreen": not args.windowed,
+        "window_size_px": [int(v) for v in screen.win.size], "background": args.background,
+        "background_rgb255": background, "gamma_applied": screen.gamma_applied,
+        "stim_height_deg": args.stim_height_deg, "refresh_rate_hz": run["refresh_rate_hz"],
+        "refresh_measurement": screen.refresh_method, "nominal_refresh_hz": display["nominal_refresh_hz"],
+        "display_check": display, "display_verified": display["ok"],
+        # once any run of a session went unverified, the session did
+        "allow_unlocked_display": bool(sidecar.get("allow_unlocked_display")) or bool(args.allow_unlocked_display),
+        "fixation_frames": fixation.frames, "fixation_timing": run["fixation_timing"],
+        "fixation_target_s": FIXATION_S, "min_rt_s": args.min_rt, "psychopyVersion": psychopy_version,
+        "ended_by": "running"})
+    sidecar["runs"].append(run)
+    columns = {"date": started.strftime("%Y-%m-%d_%Hh%M.%S.%f")[:-3], "expName": args.exp_name,
+               "psychopyVersion": psychopy_version, "frameRate": run["refresh_rate_hz"],
+               "platform": logfile.PLATFORM}
+    return run, columns
+
+
+def _new_sidecar(args, plan, psychopy_version) -> dict:
+    started = plan.started
+    return {
+        "participant": args.participant, "session": args.session, "expName": args.exp_name,
+        "date": started.strftime("%Y-%m-%d"), "started": started.isoformat(timespec="seconds"),
+        "timezone": timezone_name(started),
+        "age": args.age, "sex": args.sex, "handedness": args.handedness,
+        "platform": logfile.PLATFORM, "design": args.design,
+        "conditions_file": str(args.conditions.resolve()), "conditions_sha256": _sha256(args.conditions),
+        "practice_conditions_file": str(args.practice_conditions.resolve()) if args.practice_conditions else None,
+        "practice_conditions_sha256": _sha256(args.practice_conditions) if args.practice_conditions else None,
+        "n_practice": len(plan.practice),
+        "instructions": {"file": plan.texts.source, "language": plan.texts.language},
+        "log_file": plan.paths.csv.name, "order_file": plan.paths.order.name,
+        "practice_file": plan.paths.practice.name if plan.practice else None,
+        "psychopy_log_file": plan.paths.psychopy_log.name,
+        "counterbalancing": plan.info, "participant_number": plan.number,
+        "participant_number_from": "--cb-number" if args.cb_number is not None else "digits of the participant ID",
+        "seed": plan.info["seed"], "n_trials_planned": len(plan.trials), "n_trials_done": 0, "completed": False,
+        "software": _versions(), "simulated": False, "simulation": None, "allow_unlocked_display": False,
+        "runs": [],
+    }
+
+
+def _finish(paths, sidecar, ended_by, run) -> int:
+    rows = logfile.read_rows(paths.csv) if paths.csv.exists() else []
+    n_done = len(rows)
+    if run["fixation_timing"] == "frames":
+        this_run = [r["fixation_duration"] for r in rows if int(r["trial"]) >= run["first_trial"]]
+        check = refresh_lock_check(this_run, run["fixation_frames"], run["refresh_rate_hz"])
+        run["timing_check"] = check
+        if check.get("locked_to_refresh") is False:
+            print(f"warning: fixations lasted {check['fixation_median_s'] * 1000:.1f} ms (median) instead of "
+                  f"{check['fixation_expected_s'] * 1000:.1f} ms although the display passed its check at the start: "
+                  "frame-based durations of this run are suspect", file=sys.stderr)
+    sidecar["n_trials_done"] = n_done
+    sidecar["completed"] = n_done >= sidecar["n_trials_planned"]
+    sidecar["ended_by"] = ended_by
+    run.update({"ended": now().isoformat(timespec="seconds"), "last_trial": n_done, "ended_by": ended_by})
+    logfile.write_json_atomic(paths.sidecar, sidecar)
+    return n_done
