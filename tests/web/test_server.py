@@ -1,0 +1,280 @@
+"""``python -m experiment serve``: posted rows validated, appended, fsync'd; bad input refused; nothing overwritten."""
+
+import json
+import signal
+import subprocess
+import sys
+import urllib.request
+from datetime import datetime
+
+import pytest
+
+from experiment import design as lab_design
+from experiment.conditions import load_conditions
+from experiment.logfile import ORDER_COLUMNS, read_rows
+from experiment.web.server import serve_in_thread
+from experiment.web.store import SessionStore
+
+from .api_client import ApiParticipant
+from .conftest import post
+
+
+@pytest.fixture
+def site_design(site):
+    return json.loads((site / "design.json").read_text())
+
+
+def files(folder):
+    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+
+
+def snapshot(folder):
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def test_a_session_through_the_api_writes_the_lab_files(server, site_design, manifests):
+    base, logs = server
+    client = ApiParticipant(base, site_design, "P03")
+    status, reply = client.start()
+    assert status == 200 and reply["first_trial"] == 1 and reply["n_trials_planned"] == 8
+    stem = reply["stem"]
+    assert stem.startswith(f"P03_halfface_{datetime.now():%Y-%m-%d}_")
+    calibration = {"stem": stem, "chinrest": {"view_dist_mm": 612.0, "px2mm": 3.2}, "refresh": {"hz": 60.0},
+                   "px_per_deg": 34.2, "stim_height_px": 342.0, "fixation_frames": 15, "screen": {"width": 1920}}
+    for bad in ({"px_per_deg": "34"}, {"fixation_frames": 0}, {"chinrest": {"view_dist_mm": -1}},
+                {"chinrest": "far"}, {"refresh": {"hz": None}}):
+        status, reply = client.post("/api/calibration", dict(calibration, **bad))
+        assert status == 400 and reply["ok"] is False, bad
+    assert client.post("/api/calibration", calibration)[0] == 200
+    practice = [client.row(k, "practice") for k in range(1, 5)]
+    for row in practice:
+        assert client.send(row, "practice")[0] == 200
+    rows = [client.row(k) for k in range(1, 9)]
+    for row in rows:
+        status, reply = client.send(row)
+        assert status == 200, reply
+        # the row is on disk before the reply: read it back at once
+        assert read_rows(logs / f"{stem}.csv")[-1] == row
+    assert client.end()[1]["completed"] is True
+
+    assert files(logs) == sorted(f"{stem}{s}" for s in (".csv", ".json", "_order.csv", "_practice.csv"))
+    assert read_rows(logs / f"{stem}.csv") == rows
+    assert read_rows(logs / f"{stem}_practice.csv") == practice
+    lab, info = lab_design.trial_order(load_conditions(manifests[0]), 3, 1)
+    assert read_rows(logs / f"{stem}_order.csv") == [{c: str(t.get(c, "")) for c in ORDER_COLUMNS} for t in lab]
+    meta = json.loads((logs / f"{stem}.json").read_text())
+    assert meta["platform"] == "web" and meta["simulated"] is False
+    assert (meta["participant"], meta["session"], meta["n_trials_planned"], meta["n_trials_done"]) == ("P03", 1, 8, 8)
+    assert meta["completed"] is True and meta["ended_by"] == "completed"
+    assert meta["seed"] == info["seed"] and meta["counterbalancing"]["block_order"] == info["block_order"]
+    assert meta["chinrest"]["view_dist_mm"] == 612.0 and meta["viewing_distance_cm"] == pytest.approx(61.2)
+    assert meta["browser"] == {"user_agent": "test"}
+
+
+def _expect_refused(client, row, status, *words, kind="trial"):
+    code, reply = client.send(row, kind)
+    assert code == status, reply
+    assert reply["halfface"] is True and reply["ok"] is False
+    for word in words:
+        assert word in reply["error"], reply["error"]
+    return reply["error"]
+
+
+def test_malformed_rows_are_refused_and_change_nothing(server, site_design):
+    base, logs = server
+    client = ApiParticipant(base, site_design, "P05")
+    client.start()
+    assert client.send(client.row(1))[0] == 200
+    before = snapshot(logs)
+    good = client.row(2)
+
+    def variant(**changes):
+        row = dict(good)
+        for k, v in changes.items():
+            if v is None:
+                row.pop(k)
+            else:
+                row[k] = v
+        return row
+
+    _expect_refused(client, variant(rt=None), 400, "missing column 'rt'")
+    _expect_refused(client, dict(good, extra="1"), 400, "unknown column 'extra'")
+    _expect_refused(client, variant(rt="-0.2"), 400, "rt '-0.2'", "> 0")
+    _expect_refused(client, variant(rt="nan"), 400, "rt 'nan'")
+    _expect_refused(client, variant(rt="fast"), 400, "rt 'fast'")
+    _expect_refused(client, variant(intensity="6"), 400, "intensity '6'")
+    _expect_refused(client, variant(response_key="8"), 400, "response_key '8'")
+    _expect_refused(client, variant(correct="1" if good["correct"] == "0" else "0"), 400, "correct")
+    other = next(s for s in site_design["stimuli"] if s["stimulus"] != good["stimulus"])["stimulus"]
+    _expect_refused(client, variant(stimulus=other), 400, "stimulus", "trial 2 of this participant's order")
+    _expect_refused(client, variant(trial="3"), 400, "trial '3'", "expected '2'")
+    _expect_refused(client, variant(participant="P06"), 400, "participant 'P06'")
+    _expect_refused(client, variant(platform="lab"), 400, "platform")
+    _expect_refused(client, variant(browser="a\nb"), 400, "control characters")
+    _expect_refused(client, variant(trial_end="yesterday"), 400, "trial_end")
+    _expect_refused(client, dict(good, rt=0.5), 400, "rt: must be text")
+    assert client.post("/api/trial", {"stem": client.stem, "kind": "trial", "row": [1, 2]})[0] == 400
+    assert client.post("/api/trial", {"stem": client.stem, "kind": "other", "row": good})[0] == 400
+    assert snapshot(logs) == before  # not a byte changed by any refusal
+    assert client.send(good)[0] == 200
+
+
+def test_bad_requests_get_a_json_reason(server, site_design):
+    base, logs = server
+    assert post(base, "/api/trial", None, raw=b"{not json")[0] == 400
+    assert post(base, "/api/trial", None, raw=b"[1, 2]")[0] == 400
+    status, reply = post(base, "/api/trial", None, raw=b"x" * 70_000)
+    assert status == 413 and "bytes" in reply["error"]
+    assert post(base, "/api/nothing", {})[0] == 404
+    status, reply = post(base, "/api/session", {"participant": "P01", "session": 2, "cb_number": 1})
+    assert status == 400 and "session 2" in reply["error"]
+    status, reply = post(base, "/api/session", {"participant": "P01", "session": 1, "cb_number": 9})
+    assert status == 400 and "cb_number 9" in reply["error"]
+    status, reply = post(base, "/api/session", {"participant": "P01", "session": True, "cb_number": 1})
+    assert status == 400
+    assert files(logs) == []
+
+
+@pytest.mark.parametrize("participant", ["../P01", "..", "P01/../../x", "..\\x", "%2e%2e%2fx", "P 01", "Pé01",
+                                         "", "x" * 65, None, 7, ["P01"], "P01\n", "/etc/passwd"])
+def test_participant_ids_cannot_escape_the_log_folder(server, tmp_path, participant):
+    base, logs = server
+    status, reply = post(base, "/api/session", {"participant": participant, "session": 1, "cb_number": 1})
+    assert status == 400 and "participant ID" in reply["error"]
+    assert files(logs) == [] and sorted(p.name for p in tmp_path.iterdir()) == ["logs"]
+
+
+@pytest.mark.parametrize("stem", ["../x", "../../etc/passwd", "P01_halfface_2026-01-01_0000/../../x",
+                                  "P01_halfface_2026-01-01_0000", None, 5])
+def test_session_names_from_the_browser_cannot_point_elsewhere(server, site_design, stem):
+    base, logs = server
+    client = ApiParticipant(base, site_design, "P01")
+    client.start()
+    before = snapshot(logs)
+    status, reply = client.post("/api/trial", {"stem": stem, "kind": "trial", "row": client.row(1)})
+    assert status in (400, 404) and reply["ok"] is False
+    assert client.post("/api/end", {"stem": stem})[0] in (400, 404)
+    assert snapshot(logs) == before
+
+
+def test_static_files_stay_inside_the_site(server, site):
+    base, _ = server
+    (site.parent / "secret.txt").write_text("not for the web")
+    with urllib.request.urlopen(base + "/index.html") as r:
+        assert r.status == 200 and b"procedure.js" in r.read()
+    for path in ["/../secret.txt", "/%2e%2e/secret.txt", "/stimuli/../../secret.txt", "/..%2fsecret.txt",
+                 "/stimuli/", "/"]:
+        try:
+            with urllib.request.urlopen(base + path) as r:
+                body = r.read()
+                assert path == "/" and b"procedure.js" in body  # / is index.html, never a listing
+        except urllib.error.HTTPError as err:
+            assert err.code == 404, path
+            assert b"not for the web" not in err.read()
+
+
+def test_a_reloaded_page_resumes_and_a_finished_session_is_refused(server, site_design):
+    base, logs = server
+    first = ApiParticipant(base, site_design, "P02")
+    first.start()
+    for k in (1, 2, 3):
+        assert first.send(first.row(k))[0] == 200
+    again = ApiParticipant(base, site_design, "P02")
+    status, reply = again.start()
+    assert status == 200 and reply["resumed"] is True and reply["first_trial"] == 4 and reply["stem"] == first.stem
+    # a resend of a row that reached the disk (its reply was lost) is accepted once, not appended twice
+    saved = read_rows(logs / f"{first.stem}.csv")[2]
+    assert again.send(saved) == (200, {"trial": "3", "duplicate": True, "halfface": True, "ok": True})
+    _expect_refused(again, dict(saved, intensity="5" if saved["intensity"] != "5" else "4"), 409, "already saved")
+    status, reply = ApiParticipant(base, site_design, "P02", cb=6).start()
+    assert status == 409 and "counterbalancing number 2" in reply["error"]
+    for k in range(4, 9):
+        last = again.row(k)
+        assert again.send(last)[0] == 200
+    assert again.send(last)[1]["duplicate"] is True
+    again.end()
+    before = snapshot(logs)
+    status, reply = ApiParticipant(base, site_design, "P02").start()
+    assert status == 409 and "already complete" in reply["error"]
+    assert snapshot(logs) == before
+    meta = json.loads((logs / f"{first.stem}.json").read_text())
+    assert [r["first_trial"] for r in meta["runs"]] == [1, 4]
+    assert len(read_rows(logs / f"{first.stem}.csv")) == 8
+
+
+def test_existing_logs_are_never_overwritten(site, site_design, tmp_path):
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    frozen = datetime(2026, 11, 28, 14, 3).astimezone()
+    stem = "P04_halfface_2026-11-28_1403"
+    (logs / f"{stem}.csv").write_text("someone else's data\n")
+    (logs / "P09_halfface_2026-11-28_1000.json").write_text(json.dumps({"participant": "P09", "session": 1,
+                                                                       "platform": "lab", "completed": False}))
+    store = SessionStore(logs, site_design, clock=lambda: frozen)
+    reply = store.start({"participant": "P04", "session": 1, "cb_number": 4})
+    assert reply["stem"] == f"{stem}_2"
+    assert (logs / f"{stem}.csv").read_text() == "someone else's data\n"
+    from experiment.web.store import RequestError
+    with pytest.raises(RequestError, match="already has a lab log"):
+        store.start({"participant": "P09", "session": 1, "cb_number": 1})
+
+
+def test_a_number_already_used_by_another_participant_is_refused_as_in_the_lab(server, site_design):
+    base, logs = server
+    assert ApiParticipant(base, site_design, "P07").start()[0] == 200
+    status, reply = ApiParticipant(base, site_design, "P007").start()
+    assert status == 409 and "number 7 is already used by P07" in reply["error"] and "&cb=N" in reply["error"]
+    assert not list(logs.glob("P007_*"))
+    # a number chosen on purpose (cb in the link) or reached by folding a larger one is allowed, and recorded
+    assert ApiParticipant(base, site_design, "P007").start(cb_from_link=True)[0] == 200
+    assert ApiParticipant(base, site_design, "P15", cb=7).start(participant_number_from_id="15")[0] == 200
+    meta = json.loads(next(logs.glob("P15_*.json")).read_text())
+    assert (meta["participant_number"], meta["participant_number_from_id"]) == (7, "15")
+
+
+def test_a_restarted_server_continues_the_session_and_drops_a_torn_last_line(site, site_design, tmp_path):
+    logs = tmp_path / "logs"
+    srv, thread = serve_in_thread(site, logs)
+    base = f"http://127.0.0.1:{srv.server_address[1]}"
+    client = ApiParticipant(base, site_design, "P07")
+    client.start()
+    for k in (1, 2):
+        client.send(client.row(k))
+    client.close()
+    srv.shutdown()
+    srv.server_close()
+    with (logs / f"{client.stem}.csv").open("a") as f:
+        f.write("P07,1,3,images/half")  # a crash in the middle of a write
+    srv, thread = serve_in_thread(site, logs)
+    base = f"http://127.0.0.1:{srv.server_address[1]}"
+    again = ApiParticipant(base, site_design, "P07")
+    assert again.start()[1]["first_trial"] == 3
+    for k in range(3, 9):
+        assert again.send(again.row(k))[0] == 200
+    rows = read_rows(logs / f"{client.stem}.csv")
+    assert [r["trial"] for r in rows] == [str(k) for k in range(1, 9)]
+    meta = json.loads((logs / f"{client.stem}.json").read_text())
+    assert meta["repaired_lines"] == ["P07,1,3,images/half"]
+    srv.shutdown()
+    srv.server_close()
+
+
+def test_serve_command_runs_until_ctrl_c_and_names_a_bad_site(site, tmp_path):
+    bad = subprocess.run([sys.executable, "-m", "experiment", "serve", str(tmp_path), "--logs", str(tmp_path / "l")],
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "design.json not found" in bad.stderr and bad.stderr.count("\n") == 1
+    inside = subprocess.run([sys.executable, "-m", "experiment", "serve", str(site), "--logs", str(site / "logs")],
+                            capture_output=True, text=True, timeout=60)
+    assert inside.returncode == 2 and "inside the site folder" in inside.stderr and not (site / "logs").exists()
+    proc = subprocess.Popen([sys.executable, "-m", "experiment", "serve", str(site), "--logs", str(tmp_path / "logs"),
+                             "--port", "0", "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()
+        url = line.split(" at ", 1)[1].split()[0]
+        with urllib.request.urlopen(url + "design.json") as r:
+            assert json.loads(r.read())["format"] == "halfface-web-site/1"
+        assert "?participant=P01" in proc.stdout.readline()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=30)
+    assert proc.returncode == 0
