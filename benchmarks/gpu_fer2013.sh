@@ -20,7 +20,8 @@
 #   full:  224 px, 50 epochs, batch 128 (Table 5), re-labelling from epoch 20, torch.compile, one run
 #          at a time.
 #   IMAGE_SIZE EPOCHS BATCH RELABEL_START COMPILE(1/0) PARALLEL(1/0) PRETRAINED(path) MIDLINE=center
-#   BENCH_ARGS (extra arguments for recognition.bench) PYTHON DATA_DIR RUNS ("baseline attention ...")
+#   BENCH_ARGS (extra arguments for recognition.bench) PYTHON DATA_DIR RUNS ("baseline attention ...";
+#          also "all": Table 3's plain ResNet18 on the whole face, not in the default set)
 #   DEADLINE_S: seconds after the start by which training is stopped (quick: 540, so the table is
 #          still written inside a 10-minute call; full: none). A stopped run keeps its last epoch's
 #          checkpoint; the table shows it as partial, and re-running the script resumes it.
@@ -115,7 +116,8 @@ if [ -n "${PRETRAINED:-}" ]; then COMMON+=(--pretrained "$PRETRAINED"); fi
 train_one() {  # name -> runs/<name>/, runs/<name>.log, runs/<name>.time
   local name=$1 dir="$OUT/runs/$1" args
   case $name in
-    left|right) args=(--half "$name") ;;
+    left|right) args=(--half "$name") ;;          # plain pooled ResNet18 on one half (Table 3)
+    all) args=(--arch resnet18) ;;                 # plain pooled ResNet18, whole face (Table 3)
     *) args=(--variant "$name") ;;
   esac
   if [ -f "$dir/summary.json" ]; then echo "$name: finished earlier, kept"; return 0; fi

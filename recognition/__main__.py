@@ -2,8 +2,10 @@
 import sys
 
 COMMANDS = (
-    ("train", "train HSAW or an ablation variant (baseline/attention/relabel/hsaw, --half left|right)"),
-    ("evaluate", "accuracy, per-class accuracy, confusion matrix and mean w_left/w_right of a checkpoint"),
+    ("train", "train HSAW (baseline/attention/relabel/hsaw) or a plain alexnet/resnet18 (--arch, --half)"),
+    ("table2", "the paper's Table 2 on a lab's stimuli (left vs right half, k-fold CV) or Table 3 on FER2013"),
+    ("evaluate", "accuracy, per-class accuracy, macro-F1, confusion matrix and mean w_left/w_right"),
+    ("export", "ONNX file of a checkpoint, checked against PyTorch with onnxruntime"),
     ("predict", "emotion probabilities and half-face weights for face images"),
     ("landmarks", "compute the dlib nose-tip midlines of a dataset once (CPU, needs dlib)"),
     ("bench", "faces/s of a naive training baseline vs. our GPU training step"),

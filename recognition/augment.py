@@ -1,6 +1,6 @@
 """Batched, device-side augmentation and half-face views for HSAW (paper §3.2, §4.1).
 
-One call turns a batch of grayscale uint8 faces into the three network inputs
+One call turns a batch of uint8 faces (gray or RGB) into the three network inputs
 I_all, I_left, I_right. Everything is tensor arithmetic on the images' device
 (no host syncs, no per-sample Python), so the GPU never waits for a CPU
 data loader (issue 6).
@@ -57,7 +57,7 @@ def views(
     """Whole, left and right views of a batch of faces, ready for the network.
 
     Args:
-        images_u8: uint8 [B, H, W] grayscale faces (any device).
+        images_u8: uint8 [B, H, W] grayscale or [B, 3, H, W] RGB faces (any device).
         nose_xy: [B, 2] nose tip (dlib landmark 30) in source pixel coordinates
             (pixel i's centre at i), float.
         size: output side length in pixels (224 in the paper).
@@ -67,16 +67,18 @@ def views(
             the plain resized face.
         half_mode: ``"mask"`` (hidden half white, full frame kept) or ``"crop"``
             (visible half resized to size×size).
-        mean, std: per-channel normalisation applied after replicating gray to
+        mean, std: per-channel normalisation, applied after replicating gray to
             3 channels (a single float is used for all channels).
         generator: torch.Generator on ``images_u8.device`` for reproducible draws.
 
     Returns:
         (whole, left, right), each float32 [B, 3, size, size], normalised.
     """
-    if images_u8.dtype != torch.uint8 or images_u8.dim() != 3:
-        raise ValueError(f"images_u8 must be uint8 [B,H,W], got {images_u8.dtype} {tuple(images_u8.shape)}")
-    B, H, W = images_u8.shape
+    colour = images_u8.dim() == 4 and images_u8.shape[1] == 3
+    if images_u8.dtype != torch.uint8 or not (images_u8.dim() == 3 or colour):
+        raise ValueError(f"images_u8 must be uint8 [B,H,W] or [B,3,H,W], got {images_u8.dtype} "
+                         f"{tuple(images_u8.shape)}")
+    B, H, W = images_u8.shape[0], images_u8.shape[-2], images_u8.shape[-1]
     if tuple(nose_xy.shape) != (B, 2):
         raise ValueError(f"nose_xy must be [{B},2], got {tuple(nose_xy.shape)}")
     if half_mode not in HALF_MODES:
@@ -85,7 +87,7 @@ def views(
     scale = 1.0 / _channel_vector(std, dev)
     shift = -_channel_vector(mean, dev) * scale
 
-    src = images_u8.unsqueeze(1).to(torch.float32).div_(255.0)
+    src = (images_u8 if colour else images_u8.unsqueeze(1)).to(torch.float32).div_(255.0)
     if H > size or W > size:
         # Bilinear sampling aliases when shrinking; antialiased resize first. The
         # face frame is in normalised coordinates, so nothing else changes.
@@ -201,9 +203,9 @@ def _inside(box: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor
 
 
 def _finish(face01, erased, hidden, scale, shift) -> torch.Tensor:
-    """Gray [B,1,S,S] in 0..1 -> normalised [B,3,S,S], with erasing (0 after normalisation) and the white half.
+    """[B,1|3,S,S] in 0..1 -> normalised [B,3,S,S], with erasing (0 after normalisation) and the white half.
 
-    Composed on one channel first, expanded to three channels once: out = x·(1/std) + k·(−mean/std),
+    Gray is composed on one channel first, expanded to three channels once: out = x·(1/std) + k·(−mean/std),
     with (x, k) = (face, 1), (0, 0) where erased and (1, 1) where hidden (the split comes after
     erasing, so the hidden half is white whatever was erased there).
     """

@@ -34,7 +34,8 @@ import torch
 
 from recognition import model as hsaw
 from recognition.augment import IMAGENET_MEAN, IMAGENET_STD, views
-from recognition.train import DEFAULTS, STAT_NAMES, train_step
+from recognition.config import complete
+from recognition.train import STAT_NAMES, train_step
 
 FER_TRAIN_SIZE = 28_709  # FER2013 Training split: the size of the device-resident set we mimic
 
@@ -123,8 +124,8 @@ def measure_naive(images, labels, nose, *, size, batch, steps, warmup, workers, 
 
 def measure_ours(images, labels, nose, *, size, batch, steps, warmup, device, variant, compile_):
     cuda = device.type == "cuda"
-    cfg = dict(image_size=size, half_mode="mask", rotation=20.0, erase_p=0.5, alpha=3.0, beta=1.0, gamma=2.0,
-               variant=variant, grad_clip=DEFAULTS["grad_clip"], mean=IMAGENET_MEAN, std=IMAGENET_STD)
+    cfg = dict(complete({"dataset": "synthetic", "arch": "hsaw", "variant": variant, "image_size": size}),
+               mean=IMAGENET_MEAN, std=IMAGENET_STD)  # the training loop's settings for this variant
     model = hsaw.build_model({"variant": variant, "image_size": size}).to(device)
     if cuda:
         model = model.to(memory_format=torch.channels_last)

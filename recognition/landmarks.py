@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["MidlineError", "nose_tips", "save_midlines", "load_midlines", "default_cache_path",
-           "fingerprint", "build_command", "NOSE_TIP"]
+           "fingerprint", "build_command", "NOSE_TIP", "dlib_faces", "measure_framing"]
 
 NOSE_TIP = 30  # dlib 68-point index (0-based) of the nose tip
 CACHE_NAME = "hsaw_midlines.npz"
@@ -118,9 +118,38 @@ def detector_inputs(images: np.ndarray) -> tuple[np.ndarray, float, int]:
 _WORKER: DlibFaces | None = None
 
 
-def _init_worker():
+def dlib_faces() -> DlibFaces:
+    """This process's one DlibFaces (loading dlib's 99 MB model takes seconds: never per image)."""
     global _WORKER
-    _WORKER = DlibFaces()
+    if _WORKER is None:
+        _WORKER = DlibFaces()
+    return _WORKER
+
+
+def _init_worker():
+    dlib_faces()
+
+
+def measure_framing(images, dataset: str, channels: int, limit: int = 256) -> dict:
+    """Median eye distance and eye line of up to ``limit`` faces of a split (see recognition.framing)."""
+    from recognition.framing import framing, from_landmarks
+
+    images = images.numpy() if hasattr(images, "numpy") else np.asarray(images)
+    if images.ndim == 4:  # RGB [N,3,H,W] → gray, ITU-R 601 like Pillow's convert("L")
+        images = (images.astype(np.float32) * np.array([0.299, 0.587, 0.114], np.float32)[None, :, None, None])
+        images = images.sum(1).round().clip(0, 255).astype(np.uint8)
+    pick = images[np.linspace(0, len(images) - 1, min(limit, len(images))).round().astype(int)]
+    big, scale, pad = detector_inputs(pick)
+    faces = dlib_faces()
+    points = [p for p in (faces.landmarks(np.ascontiguousarray(b), scale, pad) for b in big) if p is not None]
+    side = images.shape[-1]
+    if not points:
+        out = framing(dataset, side, channels)
+        out["note"] = f"dlib found no face in {len(pick)} training images"
+        return out
+    out = from_landmarks(np.stack(points), side, dataset, side, channels)
+    out["measured_on"] = f"{len(points)} of {len(pick)} training faces found by dlib"
+    return out
 
 
 def _nose_chunk(chunk: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -156,11 +185,14 @@ def nose_tips(images_u8: np.ndarray, *, workers: int = 1, progress: bool = False
     chunks = [images_u8[i:i + chunk] for i in range(0, len(images_u8), chunk)]
     bar = None
     if progress:
-        from tqdm import tqdm
-        bar = tqdm(total=len(images_u8), unit="face", desc="dlib nose tips")
+        try:
+            from tqdm import tqdm
+            bar = tqdm(total=len(images_u8), unit="face", desc="dlib nose tips")
+        except ImportError:  # tqdm is optional: no bar
+            bar = None
     results = []
     if workers <= 1:
-        _init_worker()
+        dlib_faces()
         for c in chunks:
             results.append(_nose_chunk(c))
             if bar:

@@ -21,7 +21,10 @@ import torch.nn.functional as F
 from torch import nn
 from torchvision.models import resnet18
 
+from recognition.baselines import PLAIN_ARCHS, PlainClassifier
+
 VARIANTS = ("baseline", "attention", "relabel", "hsaw")
+ARCHS = ("hsaw", *PLAIN_ARCHS)  # --arch: this network, or a plain pooled classifier (Tables 2–3)
 V_SIDE = 11  # the paper's V is the flattened 1×11×11 map: 121 values
 V_DIM = V_SIDE * V_SIDE
 
@@ -145,7 +148,8 @@ class HSAW(nn.Module):
         """V_all, V_left, V_right; a shared backbone runs the three views as one batch (one kernel launch each)."""
         if len(self.backbones) == 1:
             v = self.backbones[0](torch.cat([whole, left, right]))
-            return v.chunk(3)
+            n = whole.shape[0]  # slices, not chunk(3): chunk's size rounding pins the batch in torch.export/ONNX
+            return v[:n], v[n:2 * n], v[2 * n:]
         return tuple(b(x) for b, x in zip(self.backbones, (whole, left, right)))
 
     def forward(self, whole, left=None, right=None) -> dict:
@@ -164,8 +168,15 @@ class HSAW(nn.Module):
         return {"logits": logits, "p_all": p_all, "p_aux": p_aux, "w_left": w_left, "w_right": w_right}
 
 
-def build_model(config: dict) -> HSAW:
-    """Model from a run's config dict (keys variant, num_classes, image_size, shared_backbone)."""
+def build_model(config: dict) -> nn.Module:
+    """Model from a run's config dict (keys arch, variant, num_classes, image_size, shared_backbone).
+
+    ``arch`` ``hsaw`` (default) is this file's network; ``alexnet``/``resnet18`` are the plain pooled
+    classifiers of Tables 2–3 (``recognition.baselines``).
+    """
+    arch = config.get("arch") or "hsaw"
+    if arch != "hsaw":
+        return PlainClassifier(arch, int(config.get("num_classes", 7)))
     return HSAW(ModelConfig(
         variant=config.get("variant", "hsaw"),
         num_classes=int(config.get("num_classes", 7)),

@@ -3,16 +3,19 @@
     python -m recognition.predict runs/hsaw/checkpoint_best.pt photo1.jpg photo2.png
     python -m recognition.predict runs/hsaw/checkpoint_best.pt crops/*.png --detector none --json
 
-Per image: dlib finds the largest face and its 68 landmarks; the face is
-rotated so the eyes are level and cropped the way FER2013's faces are framed
-(``--face-size`` px, gray); the nose tip (landmark 30) splits it; the three
-views come from ``augment.views(train=False)`` exactly as in evaluation. With
-``--detector none`` each image is taken as an already-cropped face and only
-the nose tip is searched (image centre when dlib finds no face, reported).
+Per image: dlib finds the largest face and its 68 landmarks; the face is rotated so the eyes are level and
+cropped with the framing the checkpoint was trained on (its config's ``framing``: face size, eye distance and
+eye-line height as fractions of the side, gray or RGB — FER2013's 48 px gray faces, a lab's stimuli, a
+RAF-DB-like set measured at training time); the nose tip (landmark 30) splits it; the model's views come from
+the same ``input_views`` as in evaluation. A model trained on a lab's half-face stimuli sees the photo's half
+covered with white at the nose, as the stimuli were.
 
-Prints the class probabilities (softmax of P = P_all + P_aux) and the §4.3
-weights w_left / w_right (variants with attention). An image that cannot be
-read or has no face gets a one-line error; the exit code is then 1.
+With ``--detector none`` each image is taken as an already-cropped face (resized to the framing's face size)
+and only the nose tip is searched with dlib (image centre when dlib finds none or is not installed, reported);
+a plain network needs no nose tip and dlib is not loaded at all. dlib's model loads once per process.
+
+Prints the class probabilities (softmax of P) and the §4.3 weights w_left / w_right (variants with attention).
+An image that cannot be read or has no face gets a one-line error; the exit code is then 1.
 """
 from __future__ import annotations
 
@@ -26,10 +29,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-# FER2013 framing, measured as medians over 313 dlib-detected Training faces: inter-ocular distance is
-# 0.3675 of the image side and the eye line sits at 0.396 of the height (pixel centres), centred in x.
-FER_EYE_DISTANCE = 0.3675
-FER_EYE_LINE = 0.396
+from recognition.data import read_image
+from recognition.errors import DataError, UserError
+from recognition.framing import legacy_framing
+from recognition.inputs import input_views
+from recognition.runio import load_checkpoint
+
 MAX_DETECT_SIDE = 1024  # bigger photos are shrunk for the HOG detector (speed), landmarks scaled back
 
 
@@ -37,20 +42,17 @@ class FaceNotFound(Exception):
     """No face in an image (per-image error, the other images still get their prediction)."""
 
 
-def read_gray(path: Path) -> np.ndarray:
-    """uint8 [H,W] gray image (EXIF orientation applied)."""
-    from PIL import Image, ImageOps, UnidentifiedImageError
-
-    try:
-        with Image.open(path) as im:
-            return np.array(ImageOps.exif_transpose(im).convert("L"))
-    except (OSError, UnidentifiedImageError) as e:
-        raise FaceNotFound(f"cannot read image ({e.__class__.__name__}: {e})") from None
-
-
 def _resize(img: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    return F.interpolate(img[None, None].float(), size=size, mode="bilinear", align_corners=False,
-                         antialias=True)[0, 0]
+    """float [C,H,W] → [C,*size], antialiased bilinear."""
+    return F.interpolate(img[None].float(), size=size, mode="bilinear", align_corners=False, antialias=True)[0]
+
+
+def _gray(img: np.ndarray) -> np.ndarray:
+    """uint8 [H,W] from [H,W] or [3,H,W] (ITU-R 601 luma, as Pillow's convert("L"))."""
+    if img.ndim == 2:
+        return img
+    return (img.astype(np.float32) * np.array([0.299, 0.587, 0.114], np.float32)[:, None, None]).sum(0) \
+        .round().clip(0, 255).astype(np.uint8)
 
 
 def find_landmarks(gray: np.ndarray, dlib_faces) -> np.ndarray:
@@ -61,8 +63,8 @@ def find_landmarks(gray: np.ndarray, dlib_faces) -> np.ndarray:
     shrink = min(1.0, MAX_DETECT_SIDE / max(h, w))
     small = gray
     if shrink < 1.0:
-        small = _resize(torch.tensor(gray), (round(h * shrink), round(w * shrink))).round().clamp(0, 255)
-        small = small.to(torch.uint8).numpy()
+        small = _resize(torch.tensor(gray)[None], (round(h * shrink), round(w * shrink)))[0]
+        small = small.round().clamp(0, 255).to(torch.uint8).numpy()
     big, scale, pad = detector_inputs(small[None])
     pts = dlib_faces.landmarks(np.ascontiguousarray(big[0]), scale, pad)
     if pts is None:
@@ -70,49 +72,59 @@ def find_landmarks(gray: np.ndarray, dlib_faces) -> np.ndarray:
     return (pts + 0.5) * (np.array([w, h]) / np.array(small.shape[::-1])) - 0.5
 
 
-def align_face(gray: np.ndarray, pts: np.ndarray, face_size: int) -> tuple[torch.Tensor, np.ndarray]:
-    """Eye-levelled square crop framed like FER2013, resized to ``face_size``; returns (uint8 [S,S], nose xy)."""
+def align_face(image: np.ndarray, pts: np.ndarray, framing: dict, face_size: int | None = None):
+    """Eye-levelled square crop with the checkpoint's framing, resized to its face size.
+
+    ``image`` uint8 [H,W] or [3,H,W]; returns (uint8 [S,S] or [3,S,S], nose xy in crop pixels).
+    """
+    face_size = int(face_size or framing["face_size"])
     left_eye, right_eye = pts[36:42].mean(0), pts[42:48].mean(0)  # image-left eye first
     d = right_eye - left_eye
     angle = math.atan2(d[1], d[0])
-    side = float(np.hypot(*d)) / FER_EYE_DISTANCE  # crop side in source pixels
+    side = float(np.hypot(*d)) / framing["eye_distance"]  # crop side in source pixels
     rot = np.array([[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]])
-    centre = (left_eye + right_eye) / 2 + rot @ np.array([0.0, (0.5 - FER_EYE_LINE) * side])
+    centre = (left_eye + right_eye) / 2 + rot @ np.array([0.0, (0.5 - framing["eye_line"]) * side])
     n = max(face_size, int(round(side)))  # sample at source resolution, then shrink with antialiasing
     o = (np.arange(n) + 0.5) / n * side - side / 2  # crop-frame offsets from the centre, source pixels
     ox, oy = np.meshgrid(o, o)
     src = centre[:, None, None] + np.einsum("ij,jhw->ihw", rot, np.stack([ox, oy]))
-    h, w = gray.shape
+    h, w = image.shape[-2:]
     grid = torch.from_numpy(np.stack([(2 * src[0] + 1) / w - 1, (2 * src[1] + 1) / h - 1], -1)).float()[None]
-    crop = F.grid_sample(torch.tensor(gray).float()[None, None], grid, mode="bilinear",
-                         padding_mode="border", align_corners=False)[0, 0]
+    chw = torch.tensor(image).float().reshape(-1, h, w)
+    crop = F.grid_sample(chw[None], grid, mode="bilinear", padding_mode="border", align_corners=False)[0]
     face = _resize(crop, (face_size, face_size)).round().clamp(0, 255).to(torch.uint8)
     nose_crop = rot.T @ (pts[30] - centre) + side / 2  # continuous crop coordinates, 0..side
     nose = nose_crop * face_size / side - 0.5  # pixel-centre convention
-    return face, nose.astype(np.float32)
+    return (face[0] if image.ndim == 2 else face), nose.astype(np.float32)
 
 
-def crop_as_is(gray: np.ndarray, face_size: int) -> tuple[torch.Tensor, np.ndarray, bool]:
-    """An already-cropped face: resized to ``face_size``, nose from dlib or the centre."""
-    from recognition.landmarks import nose_tips
+def crop_as_is(image: np.ndarray, face_size: int, faces=None) -> tuple[torch.Tensor, np.ndarray, bool]:
+    """An already-cropped face resized to ``face_size``; nose from ``faces`` (a DlibFaces) or the centre."""
+    chw = torch.tensor(image).reshape(-1, *image.shape[-2:])
+    face = _resize(chw, (face_size, face_size)).round().clamp(0, 255).to(torch.uint8)
+    face = face[0] if image.ndim == 2 else face
+    centre = np.array([(face_size - 1) / 2.0, (face_size - 1) / 2.0], np.float32)
+    if faces is None:
+        return face, centre, False
+    from recognition.landmarks import NOSE_TIP, detector_inputs
 
-    face = _resize(torch.tensor(gray), (face_size, face_size)).round().clamp(0, 255).to(torch.uint8)
-    nose, found = nose_tips(face.numpy()[None])
-    return face, nose[0], bool(found[0])
+    big, scale, pad = detector_inputs(_gray(face.numpy())[None])
+    pts = faces.landmarks(np.ascontiguousarray(big[0]), scale, pad)
+    if pts is None:
+        return face, centre, False
+    return face, pts[NOSE_TIP].astype(np.float32), True
 
 
 @torch.no_grad()
-def predict_face(model, config: dict, face_u8: torch.Tensor, nose_xy: np.ndarray) -> dict:
-    """Class probabilities and half weights for one face (uint8 [S,S]); pure model arithmetic."""
-    from recognition.evaluate import input_views
-
+def predict_face(model, config: dict, face_u8: torch.Tensor, nose_xy: np.ndarray, *, premasked=None) -> dict:
+    """Class probabilities and half weights for one face (uint8 [S,S] or [3,S,S]); pure model arithmetic."""
     model.eval()
-    whole, left, right = input_views(face_u8[None], torch.as_tensor(nose_xy, dtype=torch.float32)[None], config,
-                                     train=False)
+    nose = torch.as_tensor(nose_xy, dtype=torch.float32)[None]
+    whole, left, right = input_views(face_u8[None], nose, config, train=False, premasked=premasked)
     out = model(whole, left, right)
     probs = torch.softmax(out["logits"].float(), 1)[0]
     names = config.get("class_names") or [str(i) for i in range(len(probs))]
-    weight = lambda k: None if out[k] is None else float(out[k][0])
+    weight = lambda k: None if out[k] is None else float(out[k][0])  # noqa: E731
     return {"probabilities": dict(zip(names, map(float, probs))), "emotion": names[int(probs.argmax())],
             "w_left": weight("w_left"), "w_right": weight("w_right"), "nose_xy": [float(v) for v in nose_xy]}
 
@@ -124,6 +136,18 @@ def _format(path, r: dict) -> str:
     return f"{path}: {r['emotion']} | {probs}{w}{note}"
 
 
+def load_dlib(required: bool):
+    """This process's DlibFaces, or None (with a one-line note) when dlib is optional and missing."""
+    try:
+        from recognition.landmarks import MidlineError, dlib_faces
+        return dlib_faces()
+    except (ImportError, MidlineError) as e:
+        if required:
+            raise UserError(f"{e}; or pass face crops with --detector none") from None
+        print(f"note: dlib not available ({str(e).split(':')[0]}): nose tips at the image centre", file=sys.stderr)
+        return None
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m recognition.predict", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -131,33 +155,41 @@ def main(argv=None) -> int:
     ap.add_argument("images", nargs="+", help="photos (any format Pillow reads)")
     ap.add_argument("--detector", choices=["dlib", "none"], default="dlib",
                     help="dlib: find, level and crop the largest face; none: images are face crops already")
-    ap.add_argument("--face-size", type=int, default=48, help="side of the face crop before the model's "
-                    "resize, as in the training data (FER2013: 48)")
+    ap.add_argument("--face-size", type=int, help="side of the face crop before the model's resize "
+                    "(default: the checkpoint's framing, e.g. 48 for FER2013)")
     ap.add_argument("--json", action="store_true", help="print one JSON list instead of text lines")
     args = ap.parse_args(argv)
 
-    from recognition.train import UserError, load_checkpoint
-
     try:
         model, config, _ = load_checkpoint(args.checkpoint, map_location="cpu")
-        from recognition.landmarks import DlibFaces, MidlineError
-        try:
-            faces = DlibFaces()  # both modes need dlib: to find the face, or the nose tip in a crop
-        except MidlineError as e:
-            raise UserError(str(e)) from None
+        framing = legacy_framing(config)
+        if args.detector == "dlib" and (framing is None or framing.get("eye_distance") is None):
+            raise UserError(f"{args.checkpoint}: the checkpoint records no face framing "
+                            f"({(framing or {}).get('note', 'trained before framings were stored')}); "
+                            "pass face crops like its training images with --detector none")
+        face_size = args.face_size or (framing or {}).get("face_size") or int(config["image_size"])
+        channels = int((framing or {}).get("channels") or config.get("channels", 1))
+        # crops need a nose tip only where the model's views are cut there (HSAW, or a half of whole faces)
+        needs_nose = config.get("arch", "hsaw") == "hsaw" or bool(config.get("half") and not config.get("premasked"))
+        faces = load_dlib(required=True) if args.detector == "dlib" else (load_dlib(False) if needs_nose else None)
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     results, failed = [], 0
     for path in args.images:
         try:
-            gray = read_gray(Path(path))
+            try:
+                image = read_image(Path(path), channels)
+            except DataError as e:
+                raise FaceNotFound(f"cannot read image ({str(e).split(': ', 1)[-1]})") from None
             if args.detector == "dlib":
-                face, nose = align_face(gray, find_landmarks(gray, faces), args.face_size)
-                found = True
+                face, nose = align_face(image, find_landmarks(_gray(image), faces), framing, face_size)
+                found, premasked = True, False  # a photo: the trained half is covered here, at the nose
             else:
-                face, nose, found = crop_as_is(gray, args.face_size)
-            r = dict(predict_face(model, config, face, nose), image=str(path), nose_found=found)
+                face, nose, found = crop_as_is(image, face_size, faces)
+                premasked = None  # crops are taken like the training images
+            r = dict(predict_face(model, config, face, nose, premasked=premasked), image=str(path),
+                     nose_found=found or not needs_nose)
         except FaceNotFound as e:
             failed += 1
             print(f"error: {path}: {e}", file=sys.stderr)

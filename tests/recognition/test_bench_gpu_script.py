@@ -30,13 +30,14 @@ def write_run(out, name, acc, params=1234, wall=(10.0, 70.5), rc=0, **extra):
 
 def test_results_table_puts_our_accuracy_beside_the_papers(tmp_path):
     cr = collect()
-    write_run(tmp_path, "hsaw", 0.6543)
+    write_run(tmp_path, "hsaw", 0.6543, final_val_acc=0.632)
     write_run(tmp_path, "left", 0.61)
     (tmp_path / "runs" / "right.time").write_text(json.dumps({"start": 0, "end": 5, "exit_code": 1}))
     md = cr.render(tmp_path)
-    assert "| HSAW (both) | 65.4 | 71.1 | 3 | 1,234 | 60 |" in md
+    assert "| HSAW (both) | 65.4 | 71.1 | 3 | 63.2 | 1,234 | 60 |" in md
     assert "| left half only (poser's left) | 61.0 | 65.7 |" in md
     assert "| right half only (poser's right) | failed | 60.4 |" in md
+    assert "| plain ResNet18, whole face | not run | 67.2 |" in md
     assert "| baseline (ResNet18, whole face) | not run | 66.7 |" in md
     assert "Throughput: not measured" in md and "from scratch" in md
 

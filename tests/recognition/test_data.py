@@ -4,8 +4,8 @@ import pytest
 import torch
 from PIL import Image
 
-from recognition.data import (FER2013_CLASSES, DataError, MissingSplitError, load_faceset, stratified_folds,
-                              stratified_holdout, synthetic_faceset)
+from recognition.data import FER2013_CLASSES, DataError, MissingSplitError, load_faceset, synthetic_faceset
+from recognition.splits import stratified_folds, stratified_holdout
 
 
 def _pixels(seed, n=48 * 48):
@@ -84,6 +84,52 @@ def test_fer2013_kaggle_folders_map_class_names_and_public_private_test(tmp_path
     assert val.labels.tolist() == [6]
     np.testing.assert_array_equal(val.images[0].numpy().ravel(), _pixels(2))
     assert load_faceset("fer2013", tmp_path, "test").labels.tolist() == [4]
+
+
+def test_kaggle_test_folder_without_prefixes_is_never_used_to_select_models(tmp_path, capsys):
+    for k in range(14):  # a Kaggle re-export whose test/ files lack the PublicTest_/PrivateTest_ prefixes
+        _png(tmp_path / "train" / FER2013_CLASSES[k % 2] / f"im{k}.png", k)
+    for k in range(4):
+        _png(tmp_path / "test" / FER2013_CLASSES[k % 2] / f"im{k}.png", 100 + k)
+    with pytest.raises(MissingSplitError, match="no PublicTest_\\* files, so test/ is the test set"):
+        load_faceset("fer2013", tmp_path, "val")
+    assert len(load_faceset("fer2013", tmp_path, "test")) == 4
+    from recognition import train_cli
+    out = tmp_path / "run"
+    assert train_cli.main(["--dataset", "fer2013", "--data", str(tmp_path), "--midline", "center", "--arch",
+                           "resnet18", "--image-size", "48", "--epochs", "1", "--batch-size", "8", "--no-compile",
+                           "--val-fraction", "0.3", "--device", "cpu", "--out", str(out)]) == 0
+    import json
+    cfg = json.loads((out / "config.json").read_text())
+    assert cfg["val_source"].startswith("stratified 30% of train") and "test set" in cfg["val_source"]
+    assert "(PublicTest)" not in cfg["val_source"]  # the old log claimed PublicTest for the test images
+    assert json.loads((out / "summary.json").read_text())["n_evaluated"] == 4  # 2 of each class's 7: held out
+
+
+def test_a_val_split_identical_to_the_test_split_stops_the_run(tmp_path, capsys):
+    for split in ("train", "val", "test"):
+        for k in range(4):
+            _png(tmp_path / split / ("a" if k % 2 else "b") / f"{k}.png", k if split != "train" else 50 + k)
+    from recognition import train_cli
+    assert train_cli.main(["--dataset", "folder", "--data", str(tmp_path), "--midline", "center", "--arch",
+                           "resnet18", "--image-size", "48", "--epochs", "1", "--no-compile", "--device", "cpu",
+                           "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "val and test splits hold the same 4 images" in err
+
+
+def test_colour_folders_keep_rgb_with_channels_3(tmp_path):
+    rng = np.random.default_rng(3)
+    rgb = rng.integers(0, 256, (24, 24, 3), dtype=np.uint8)
+    (tmp_path / "a").mkdir()
+    Image.fromarray(rgb).save(tmp_path / "a" / "x.png")
+    fs = load_faceset("folder", tmp_path, "train", channels=3)
+    assert tuple(fs.images.shape) == (1, 3, 24, 24) and fs.channels == 3
+    np.testing.assert_array_equal(fs.images[0].numpy(), rgb.transpose(2, 0, 1))
+    gray = load_faceset("folder", tmp_path, "train")
+    assert tuple(gray.images.shape) == (1, 24, 24)
+    with pytest.raises(DataError, match="FER2013 is grayscale"):
+        load_faceset("fer2013", tmp_path, "train", channels=3)
 
 
 def test_fer2013_folder_with_unknown_class_is_refused(tmp_path):

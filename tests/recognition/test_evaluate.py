@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from recognition.evaluate import summarize
-from recognition.train import load_checkpoint
+from recognition.runio import load_checkpoint
 
 from .conftest import run_module
 
@@ -54,3 +54,33 @@ def test_load_checkpoint_rebuilds_the_trained_model(tiny_run):
     model, config, ckpt = load_checkpoint(tiny_run / "checkpoint_last.pt")
     assert config["image_size"] == 48 and config["num_classes"] == 4 and model.attention is not None
     torch.testing.assert_close(model.state_dict()["fusion.fc.weight"], ckpt["model"]["fusion.fc.weight"])
+
+
+def test_mean_class_accuracy_and_macro_f1_follow_their_definitions():
+    # 3 classes; class 2 never occurs but is predicted once (counts 0 in macro-F1, absent from class accuracy)
+    cm = np.array([[8, 2, 0], [3, 1, 1], [0, 0, 0]])
+    from recognition.evaluate import classification_metrics
+    m = classification_metrics(cm, ["a", "b", "c"])
+    assert m["accuracy"] == pytest.approx(9 / 15)
+    assert m["per_class_accuracy"] == {"a": pytest.approx(0.8), "b": pytest.approx(0.2), "c": None}
+    assert m["mean_class_accuracy"] == pytest.approx((0.8 + 0.2) / 2)
+    f1_a, f1_b = 2 * 8 / (2 * 8 + 3 + 2), 2 * 1 / (2 * 1 + 2 + 4)
+    assert m["per_class_f1"] == {"a": pytest.approx(f1_a), "b": pytest.approx(f1_b), "c": 0.0}
+    assert m["macro_f1"] == pytest.approx((f1_a + f1_b + 0.0) / 3)
+    sk = pytest.importorskip("sklearn.metrics")
+    y = np.repeat([0, 0, 0, 1, 1, 1], [8, 2, 0, 3, 1, 1])
+    p = np.repeat([0, 1, 2, 0, 1, 2], [8, 2, 0, 3, 1, 1])
+    assert m["macro_f1"] == pytest.approx(sk.f1_score(y, p, average="macro"))
+    assert m["mean_class_accuracy"] == pytest.approx(sk.balanced_accuracy_score(y, p))
+
+
+def test_evaluate_and_summary_report_per_class_and_macro_metrics(tiny_run, tmp_path):
+    proc = run_module("recognition.evaluate", [str(tiny_run / "checkpoint_last.pt"), "--dataset", "synthetic",
+                                               "--data", DATA, "--split", "val", "--out", str(tmp_path)])
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    res = json.loads((tmp_path / "eval_val.json").read_text())
+    summary = json.loads((tiny_run / "summary.json").read_text())
+    for key in ("accuracy", "mean_class_accuracy", "macro_f1"):
+        assert res[key] == pytest.approx(summary[key]), key  # final weights, same val split
+    assert set(res["per_class_f1"]) == set(res["class_names"]) == set(summary["per_class_accuracy"])
+    assert "macro-F1" in proc.stdout

@@ -11,6 +11,7 @@ skd = pytest.importorskip("skimage.data")
 
 from recognition import predict  # noqa: E402
 from recognition.data import FER2013_CLASSES  # noqa: E402
+from recognition.framing import fer2013_framing  # noqa: E402
 from recognition.landmarks import DlibFaces  # noqa: E402
 from recognition.model import build_model  # noqa: E402
 
@@ -54,7 +55,7 @@ def test_aligned_crop_levels_the_eyes_of_a_tilted_face():
     pts = predict.find_landmarks(tilted, faces)
     before = pts[42:48].mean(0) - pts[36:42].mean(0)
     assert abs(np.degrees(np.arctan2(before[1], before[0]))) > 8  # really tilted
-    face, nose = predict.align_face(tilted, pts, 96)
+    face, nose = predict.align_face(tilted, pts, fer2013_framing(), 96)
     again = predict.find_landmarks(face.numpy(), faces)
     after = again[42:48].mean(0) - again[36:42].mean(0)
     assert abs(np.degrees(np.arctan2(after[1], after[0]))) < 3
@@ -90,8 +91,16 @@ def test_a_missing_checkpoint_is_a_user_error(tmp_path, astronaut_png, capsys):
     assert "nope.pt" in capsys.readouterr().err
 
 
-def test_predict_reads_a_checkpoint_written_by_train(tiny_run, astronaut_png, capsys):
-    assert predict.main([str(tiny_run / "checkpoint_best.pt"), str(astronaut_png), "--json"]) == 0
+def test_predict_reads_a_checkpoint_written_by_train(tiny_run, astronaut_png, tmp_path, capsys):
+    # synthetic faces have no measurable face framing: photos are refused in one line, crops are predicted
+    ckpt = str(tiny_run / "checkpoint_best.pt")
+    assert predict.main([ckpt, str(astronaut_png)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "records no face framing" in err and "--detector none" in err
+    from PIL import Image
+    crop = tmp_path / "crop.png"
+    Image.fromarray(np.random.default_rng(1).integers(0, 256, (48, 48), dtype=np.uint8)).save(crop)
+    assert predict.main([ckpt, str(crop), "--detector", "none", "--json"]) == 0
     [r] = json.loads(capsys.readouterr().out)
     config = json.loads((tiny_run / "config.json").read_text())
     assert list(r["probabilities"]) == config["class_names"]

@@ -4,11 +4,11 @@ import csv
 import json
 import signal
 
-import numpy as np
 import pytest
 import torch
 
-from recognition import train
+from recognition import optim, train_cli
+from recognition.config import DEFAULTS
 from recognition.data import synthetic_faceset
 
 from .conftest import TINY_TRAIN_ARGS, run_module
@@ -36,6 +36,8 @@ def test_run_writes_every_output_and_the_loss_is_the_weighted_sum_of_its_terms(t
     assert summary["from_scratch"] is True and summary["pretrained"] is None
     assert summary["schedule"] == "onecycle" and "from scratch" in summary["schedule_reason"]
     assert summary["best_val_acc"] == pytest.approx(max(float(r["val_acc"]) for r in rows))
+    assert summary["accuracy"] == pytest.approx(float(rows[-1]["val_acc"])) and summary["selection"] == "final epoch"
+    assert "optimistic" in summary["best_val_note"]
     cfg = json.loads((tiny_run / "config.json").read_text())
     assert cfg["lr_used"] == pytest.approx(0.1 * 8 / 256) and cfg["variant"] == "hsaw"
 
@@ -78,42 +80,39 @@ def test_resume_after_sigkill_ends_with_the_same_metrics_and_weights(tiny_run, t
     assert (out / "relabels.csv").read_text() == (tiny_run / "relabels.csv").read_text()
 
 
-def test_folds_write_one_subrun_each_and_a_mean_sd_summary_for_a_half_face_classifier(tmp_path):
+def test_folds_without_groups_report_each_held_out_folds_final_epoch(tmp_path):
     out = tmp_path / "cv"
-    rc = train.main(["--dataset", "synthetic", "--data", "n=16,size=48,classes=2", "--half", "left",
-                     "--image-size", "48", "--batch-size", "8", "--epochs", "1", "--folds", "2", "--seeds", "1",
-                     "--no-compile", "--out", str(out)])
+    rc = train_cli.main(["--dataset", "synthetic", "--data", "n=16,size=48,classes=2", "--image-size", "48",
+                         "--batch-size", "8", "--epochs", "1", "--folds", "2", "--seeds", "1", "--no-compile",
+                         "--out", str(out)])
     assert rc == 0
     subs = sorted(p.name for p in out.iterdir() if p.is_dir())
     assert subs == ["fold1_seed0", "fold2_seed0"]
     summary = json.loads((out / "summary.json").read_text())
-    accs = [json.loads((out / s / "summary.json").read_text())["best_val_acc"] for s in subs]
-    assert summary["best_val_acc"] == accs
-    assert summary["best_val_acc_mean"] == pytest.approx(np.mean(accs))
-    assert summary["best_val_acc_sd"] == pytest.approx(np.std(accs, ddof=1))
+    runs = [json.loads((out / s / "summary.json").read_text()) for s in subs]
+    assert [r["n_evaluated"] for r in runs] == [8, 8] and all(r["selection"] == "final epoch" for r in runs)
+    assert summary["accuracy_per_seed"] == [pytest.approx(sum(r["correct"] for r in runs) / 16)]
     cfg = json.loads((out / "fold1_seed0" / "config.json").read_text())
-    assert cfg["half"] == "left" and cfg["variant"] == "baseline" and cfg["val_source"] == "fold 1/2 of train"
-    assert json.loads((out / "fold1_seed0" / "summary.json").read_text())["parameters"] == \
-        json.loads((out / "fold2_seed0" / "summary.json").read_text())["parameters"]
+    assert cfg["arch"] == "hsaw" and cfg["eval_source"] == "fold 1/2 of train" and cfg["val_source"] is None
 
 
 def test_schedule_is_the_papers_with_pretrained_weights_and_onecycle_from_scratch():
-    cfg = dict(train.DEFAULTS, batch_size=512)
-    assert train.resolve_schedule(cfg, pretrained=True)[:2] == ("paper", 0.001)
-    sched, lr, why = train.resolve_schedule(cfg, pretrained=False)
+    cfg = dict(DEFAULTS, batch_size=512)
+    assert optim.resolve_schedule(cfg, pretrained=True)[:2] == ("paper", 0.001)
+    sched, lr, why = optim.resolve_schedule(cfg, pretrained=False)
     assert (sched, lr) == ("onecycle", pytest.approx(0.2)) and "underfits" in why
-    assert train.resolve_schedule(dict(cfg, lr=0.05, schedule="cosine"), pretrained=False)[:2] == ("cosine", 0.05)
+    assert optim.resolve_schedule(dict(cfg, lr=0.05, schedule="cosine"), pretrained=False)[:2] == ("cosine", 0.05)
 
 
 def test_onecycle_optimizer_is_nesterov_and_paper_optimizer_is_constant():
     model = torch.nn.Linear(2, 2)
-    opt, sched = train.make_optimizer(model, dict(train.DEFAULTS, epochs=2), "paper", 0.001, 5)
+    opt, sched = optim.make_optimizer(model, dict(DEFAULTS, epochs=2), "paper", 0.001, 5)
     assert not opt.param_groups[0]["nesterov"] and opt.param_groups[0]["weight_decay"] == 5e-4
     for _ in range(7):
         opt.step()
         sched.step()
     assert opt.param_groups[0]["lr"] == pytest.approx(0.001)
-    opt, _ = train.make_optimizer(model, dict(train.DEFAULTS, epochs=2), "onecycle", 0.1, 5)
+    opt, _ = optim.make_optimizer(model, dict(DEFAULTS, epochs=2), "onecycle", 0.1, 5)
     # OneCycle cycles momentum 0.95 → 0.85 → 0.95 against the lr (Smith 2018), torch's default
     assert opt.param_groups[0]["nesterov"] and opt.param_groups[0]["momentum"] == 0.95
 
@@ -125,10 +124,12 @@ def test_onecycle_optimizer_is_nesterov_and_paper_optimizer_is_constant():
     (["--resume", "NOWHERE"], "no config.json"),
     (["--dataset", "synthetic", "--data", "n=8,size=48,bogus=1", "--out", "OUT"], "bad part 'bogus=1'"),
     (["--dataset", "synthetic", "--data", "n=8", "--image-size", "32", "--out", "OUT"], "at least 33"),
+    (["--dataset", "stimuli", "--data", "m.csv", "--arch", "hsaw", "--out", "OUT"], "use --arch alexnet"),
+    (["--dataset", "synthetic", "--arch", "alexnet", "--image-size", "48", "--out", "OUT"], "at least 63"),
 ])
 def test_user_errors_are_one_line_with_exit_code_2(argv, message, tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    assert train.main(argv) == 2
+    assert train_cli.main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: ") and message in err and "\n" not in err
 
@@ -136,12 +137,12 @@ def test_user_errors_are_one_line_with_exit_code_2(argv, message, tmp_path, caps
 def test_missing_midline_cache_says_how_to_build_it(tmp_path, capsys):
     px = " ".join(["9"] * 2304)
     (tmp_path / "fer2013.csv").write_text(f'emotion,pixels,Usage\n0,"{px}",Training\n1,"{px}",PublicTest\n')
-    assert train.main(["--dataset", "fer2013", "--data", str(tmp_path / "fer2013.csv"), "--out",
+    assert train_cli.main(["--dataset", "fer2013", "--data", str(tmp_path / "fer2013.csv"), "--out",
                        str(tmp_path / "run")]) == 2
     err = capsys.readouterr().err
     assert "python -m recognition.landmarks --dataset fer2013" in err and "--midline center" in err
 
 
 def test_existing_run_is_not_overwritten(tiny_run, capsys):
-    assert train.main([*TINY_TRAIN_ARGS, "--out", str(tiny_run)]) == 2
+    assert train_cli.main([*TINY_TRAIN_ARGS, "--out", str(tiny_run)]) == 2
     assert "--resume" in capsys.readouterr().err

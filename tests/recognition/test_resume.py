@@ -1,0 +1,100 @@
+"""--resume continues the run that was started: its schedule, lr and weights choice, its data — or says in one
+line why it cannot (never a traceback, never a rewritten config.json)."""
+import json
+import signal
+
+import numpy as np
+import torch
+from PIL import Image
+from torchvision.models import resnet18
+
+from recognition import train_cli
+
+from .conftest import TINY_TRAIN_ARGS, run_module
+
+
+def _hub_with_resnet18(root):
+    """A torch hub cache holding a torchvision ResNet18 file, as on a machine that downloaded it later."""
+    ckpt = root / "hub" / "checkpoints"
+    ckpt.mkdir(parents=True)
+    torch.save(resnet18(weights=None).state_dict(), ckpt / "resnet18-f37072fd.pth")
+    return root
+
+
+def test_resume_keeps_the_saved_schedule_when_pretrained_weights_appear_later(tiny_run, tmp_path):
+    out = tmp_path / "killed"
+    killed = run_module("recognition.train", [*TINY_TRAIN_ARGS, "--out", str(out)],
+                        env_extra={"HSAW_TEST_KILL_AFTER_EPOCH": "1"})
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    config_before = (out / "config.json").read_text()
+    assert json.loads(config_before)["schedule_used"] == "onecycle"  # from scratch
+    home = _hub_with_resnet18(tmp_path / "torch_home")
+    resumed = run_module("recognition.train", ["--resume", str(out)], env_extra={"TORCH_HOME": str(home)})
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert (out / "config.json").read_text() == config_before
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["schedule"] == "onecycle" and summary["from_scratch"] is True
+    ref = json.loads((tiny_run / "summary.json").read_text())
+    assert summary["accuracy"] == ref["accuracy"] and summary["train_weights_sha1"] == ref["train_weights_sha1"]
+
+
+def _folder(root, n=8, size=40):
+    rng = np.random.default_rng(0)
+    for k in range(n):
+        path = root / ("a" if k % 2 else "b") / f"{k}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(rng.integers(0, 256, (size, size), dtype=np.uint8)).save(path)
+    return root
+
+
+ONE_EPOCH = ["--dataset", "folder", "--arch", "resnet18", "--image-size", "40", "--batch-size", "4", "--epochs", "1",
+             "--midline", "center", "--no-compile", "--device", "cpu", "--val-fraction", "0.25"]
+
+
+def _started_run(tmp_path, *extra):
+    """A one-epoch folder-dataset run (resuming it goes through every check a half-finished run meets)."""
+    data, out = _folder(tmp_path / "data"), tmp_path / "run"
+    assert train_cli.main([*ONE_EPOCH, *extra, "--data", str(data), "--out", str(out)]) == 0
+    return data, out
+
+
+def test_resume_on_changed_data_is_refused_in_one_line(tmp_path, capsys):
+    data, out = _started_run(tmp_path)
+    config_before = (out / "config.json").read_text()
+    Image.fromarray(np.zeros((40, 40), np.uint8)).save(data / "a" / "1.png")  # one image replaced
+    capsys.readouterr()
+    assert train_cli.main(["--resume", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --resume") and "is not the data this run started with" in err
+    assert err.count("\n") == 1 and (out / "config.json").read_text() == config_before
+
+
+def test_a_checkpoint_that_does_not_fit_the_saved_schedule_is_a_one_line_error(tmp_path, capsys):
+    _, out = _started_run(tmp_path, "--schedule", "onecycle")
+    cfg = json.loads((out / "config.json").read_text())
+    cfg["schedule_used"] = "paper"  # the checkpoint holds OneCycle's state (the old bug: KeyError 'lr_lambdas')
+    (out / "config.json").write_text(json.dumps(cfg))
+    capsys.readouterr()
+    assert train_cli.main(["--resume", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --resume") and "does not fit the run's saved config" in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_resume_of_a_run_without_its_schedule_in_config_is_refused(tmp_path, capsys):
+    _, out = _started_run(tmp_path)
+    cfg = json.loads((out / "config.json").read_text())
+    del cfg["schedule_used"]
+    (out / "config.json").write_text(json.dumps(cfg))
+    assert train_cli.main(["--resume", str(out)]) == 2
+    assert "lacks schedule_used" in capsys.readouterr().err
+
+
+def test_a_run_started_from_imagenet_weights_resumes_after_the_weights_file_is_gone(tmp_path, capsys):
+    weights = tmp_path / "resnet18.pth"
+    torch.save(resnet18(weights=None).state_dict(), weights)
+    _, out = _started_run(tmp_path, "--pretrained", str(weights))
+    assert json.loads((out / "config.json").read_text())["pretrained_used"] == str(weights)
+    weights.unlink()
+    assert train_cli.main(["--resume", str(out)]) == 0, capsys.readouterr().err
+    assert json.loads((out / "summary.json").read_text())["pretrained"] == str(weights)
