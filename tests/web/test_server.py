@@ -266,8 +266,11 @@ def test_serve_command_runs_until_ctrl_c_and_names_a_bad_site(site, tmp_path):
     inside = subprocess.run([sys.executable, "-m", "experiment", "serve", str(site), "--logs", str(site / "logs")],
                             capture_output=True, text=True, timeout=60)
     assert inside.returncode == 2 and "inside the site folder" in inside.stderr and not (site / "logs").exists()
+    # A shell's background job inherits SIGINT ignored (and Python then keeps it ignored): give the
+    # server the default disposition, as a terminal would, so that Ctrl+C is what is tested.
     proc = subprocess.Popen([sys.executable, "-m", "experiment", "serve", str(site), "--logs", str(tmp_path / "logs"),
-                             "--port", "0", "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                             "--port", "0", "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         line = proc.stdout.readline()
         url = line.split(" at ", 1)[1].split()[0]
