@@ -115,13 +115,15 @@ def main(argv=None) -> int:
     ap.add_argument("checkpoint", help="checkpoint_best.pt or checkpoint_last.pt from recognition.train")
     ap.add_argument("--dataset", required=True, choices=DATASETS)
     ap.add_argument("--data", required=True, help="dataset file/folder (synthetic: a spec like n=256,size=48)")
-    ap.add_argument("--split", default="val", help="train, val or test (default val; stimuli: train)")
+    ap.add_argument("--split", help="train, val or test (default val; stimuli: train, their only split)")
     ap.add_argument("--midlines", help="nose-tip cache (.npz) from python -m recognition.landmarks")
-    ap.add_argument("--midline", choices=["center"], help="split every face at the image centre instead")
+    ap.add_argument("--midline", choices=["center"], help="split every face at the image centre instead "
+                    "(default: as the checkpoint was trained)")
     ap.add_argument("--batch-size", type=int, default=256)
     ap.add_argument("--out", help="folder for the outputs (default: the checkpoint's folder)")
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     args = ap.parse_args(argv)
+    args.split = args.split or ("train" if args.dataset == "stimuli" else "val")
     try:
         model, config, _ = load_checkpoint(args.checkpoint, map_location="cpu")
         options = {}
@@ -133,7 +135,9 @@ def main(argv=None) -> int:
         if faceset.class_names != config["class_names"]:
             raise UserError(f"{args.data}: classes {faceset.class_names} differ from the checkpoint's "
                             f"{config['class_names']}")
-        midline_source = attach_midlines(faceset, args.dataset, args.data, args.split, args.midlines, args.midline)
+        # a model trained with --midline center is evaluated on the same centre split unless told otherwise
+        midline = args.midline or (None if args.midlines else config.get("midline"))
+        midline_source = attach_midlines(faceset, args.dataset, args.data, args.split, args.midlines, midline)
         model.to(args.device)
         result = evaluate_model(model, faceset, config, args.device, args.batch_size)
     except UserError as e:

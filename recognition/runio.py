@@ -113,6 +113,26 @@ def digest_tensor(t) -> str:
 
 # what a resumed run takes from the run folder instead of deciding again on this machine
 RESUMED_KEYS = ("schedule_used", "lr_used", "schedule_reason", "pretrained_used", "pretrained_sha1", "framing")
+# the settings that decide a run's numbers: a run folder is continued or reused only under the same ones
+# (not: paths, which may move — the data digest checks the data —, device, compile, batch size of evaluation,
+# and --seeds, so that more seeds can be added to a finished cross-validation)
+SETTING_KEYS = ("dataset", "arch", "variant", "half", "channels", "epochs", "batch_size", "lr", "momentum",
+                "weight_decay", "schedule", "image_size", "half_mode", "rotation", "erase_p", "alpha", "beta", "gamma",
+                "relabel_start", "grad_clip", "shared_backbone", "pretrained", "midline", "folds", "seed",
+                "val_fraction", "select", "stimulus_rows", "max_steps", "val_subset")
+
+
+def check_settings(out: Path, saved: dict, fresh: dict) -> None:
+    """One-line error when the run in ``out`` (its config.json: ``saved``) was started with other settings.
+
+    Without it, ``recognition.table2`` rerun with another ``--epochs`` into the same ``--out`` kept the old
+    runs and labelled them with the new number of epochs.
+    """
+    diff = [k for k in SETTING_KEYS if k in saved and k in fresh and saved[k] != fresh[k]]
+    if diff:
+        then = ", ".join(f"{k}={saved[k]!r}" for k in diff)
+        now = ", ".join(f"{k}={fresh[k]!r}" for k in diff)
+        raise UserError(f"{out} holds a run with {then}, not {now}; use another --out (or the same settings)")
 
 
 def check_resume(out: Path, fresh: dict) -> dict:
@@ -124,6 +144,7 @@ def check_resume(out: Path, fresh: dict) -> dict:
     """
     saved = read_json(out / "config.json")
     where = f"--resume {out}"
+    check_settings(out, saved, fresh)
     if saved.get("data_digest") and saved["data_digest"] != fresh["data_digest"]:
         raise UserError(f"{where}: the data at {fresh['data']} is not the data this run started with "
                         f"(sha1 {fresh['data_digest'][:12]} ≠ {saved['data_digest'][:12]}); restore that "

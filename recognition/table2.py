@@ -18,8 +18,9 @@ network per seed on all / left / right faces (Training → PublicTest), paired o
 
 Writes ``DIR/table2.md``, ``table2.csv`` (one row per architecture and condition), ``runs.csv`` (every run's
 accuracy), ``table2.json`` and ``fig4.png`` (matplotlib optional), and one folder per run
-(``DIR/<arch>/<condition>/fold<k>_seed<s>/``: config, metrics, summary; no checkpoints unless
-``--keep-checkpoints``). Rerunning with the same ``--out`` keeps finished runs.
+(``DIR/<arch>/<condition>/fold<k>_seed<s>/``, or ``seed<s>/`` without folds: config, metrics, summary; no
+checkpoints unless ``--keep-checkpoints``). Rerunning with the same ``--out`` keeps finished runs (more seeds
+may be added); other settings there are a one-line error.
 """
 from __future__ import annotations
 
@@ -60,7 +61,7 @@ def run_table(args, log) -> dict:
             t0 = time.time()
             log(f"{arch}, {cond}: {cfg['folds']} fold(s) × {cfg['seeds']} seed(s), {cfg['epochs']} epochs, "
                 f"{cfg['image_size']} px, {'RGB' if cfg['channels'] == 3 else 'gray'}, select {cfg['select']}")
-            summary = run_all(cfg, args.out / arch / cond, resume=True)
+            summary = run_all(cfg, args.out / arch / cond, resume=True, subruns=True)  # one seed: seed<s>/ too
             results[(arch, cond)] = dict(summary, seconds=time.time() - t0)
     return results
 

@@ -317,22 +317,30 @@ def finish(out, config, data, model, metrics, best, labels, device, log, is_main
 # ----------------------------------------------------------------------------------------------------------
 # folds × seeds
 
-def run_all(cfg: dict, out: Path, resume: bool, dist_info=(0, 1)) -> dict:
+def run_all(cfg: dict, out: Path, resume: bool, dist_info=(0, 1), subruns: bool = False) -> dict:
     """One run, or one sub-run per (fold, seed) plus a summary of the reported accuracies (paper Tables 2, 6–8).
 
     Each sub-run reports its held-out fold (or val) accuracy at the final epoch, or at the epoch chosen on a
     nested inner split; with folds, each seed's cross-validated accuracy pools all folds' predictions.
+    ``subruns``: sub-run folders and the summary of several runs even for one seed without folds (table2).
+    Finished sub-runs are kept when their settings are this call's; ``out/config.json`` holds the settings,
+    so ``--resume out`` continues a cross-validation.
     """
-    if cfg["folds"] <= 1 and cfg["seeds"] <= 1:
+    if cfg["folds"] <= 1 and cfg["seeds"] <= 1 and not subruns:
         return run(cfg, out, resume=resume, dist_info=dist_info)
+    if dist_info[0] == 0:
+        out.mkdir(parents=True, exist_ok=True)
+        runio.write_json(out / "config.json", cfg)
     results = []
     for k in range(cfg["seeds"]):
         for fold in (range(cfg["folds"]) if cfg["folds"] > 1 else [None]):
             sub = out / ((f"fold{fold + 1}_" if fold is not None else "") + f"seed{cfg['seed'] + k}")
+            sub_cfg = dict(cfg, seed=cfg["seed"] + k)
             if (sub / "summary.json").is_file():
+                runio.check_settings(sub, runio.read_json(sub / "config.json"), sub_cfg)
                 results.append(runio.read_json(sub / "summary.json"))
                 continue
-            results.append(run(dict(cfg, seed=cfg["seed"] + k), sub, fold=fold, resume=resume, dist_info=dist_info))
+            results.append(run(sub_cfg, sub, fold=fold, resume=resume, dist_info=dist_info))
     summary = aggregate(results, cfg)
     if dist_info[0] == 0:
         runio.write_json(out / "summary.json", summary)

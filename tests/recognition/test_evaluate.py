@@ -84,3 +84,45 @@ def test_evaluate_and_summary_report_per_class_and_macro_metrics(tiny_run, tmp_p
         assert res[key] == pytest.approx(summary[key]), key  # final weights, same val split
     assert set(res["per_class_f1"]) == set(res["class_names"]) == set(summary["per_class_accuracy"])
     assert "macro-F1" in proc.stdout
+
+
+def test_evaluate_defaults_to_the_stimuli_split_and_the_checkpoints_midline(tmp_path):
+    # --help said "default val; stimuli: train" but the default was val for stimuli too (an error); and a model
+    # trained with --midline center needed --midline center again to be evaluated at all
+    from recognition import train_cli
+
+    from .stimuli_fixture import write_manifest
+
+    manifest = write_manifest(tmp_path / "stim", photos_per_emotion=2, size=48)
+    stim_run = tmp_path / "stim_run"
+    assert train_cli.main(["--dataset", "stimuli", "--data", str(manifest), "--half", "left", "--image-size", "32",
+                           "--batch-size", "8", "--epochs", "1", "--no-compile", "--device", "cpu",
+                           "--out", str(stim_run)]) == 0
+    proc = run_module("recognition.evaluate", [str(stim_run / "checkpoint_last.pt"), "--dataset", "stimuli",
+                                               "--data", str(manifest), "--device", "cpu"])
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    res = json.loads((stim_run / "eval_train.json").read_text())
+    assert res["split"] == "train" and res["n"] == 14  # the 14 photos' left halves
+
+    center_run = tmp_path / "center_run"
+    assert train_cli.main(["--dataset", "fer2013", "--data", str(_fer_csv(tmp_path / "fer.csv")), "--midline",
+                           "center", "--image-size", "48", "--batch-size", "8", "--epochs", "1", "--max-steps", "1",
+                           "--no-compile", "--device", "cpu", "--out", str(center_run)]) == 0
+    proc = run_module("recognition.evaluate", [str(center_run / "checkpoint_last.pt"), "--dataset", "fer2013",
+                                               "--data", str(tmp_path / "fer.csv"), "--device", "cpu"])
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    res = json.loads((center_run / "eval_val.json").read_text())
+    assert res["midlines"].startswith("center") and res["n"] == 7
+    summary = json.loads((center_run / "summary.json").read_text())
+    assert res["accuracy"] == pytest.approx(summary["accuracy"])  # the same faces, split the same way
+
+
+def _fer_csv(path):
+    """A FER2013-format csv: 14 Training and 7 PublicTest rows of generated 48×48 faces."""
+    rng = np.random.default_rng(0)
+    lines = ["emotion,pixels,Usage"]
+    for usage, n in (("Training", 14), ("PublicTest", 7)):
+        for k in range(n):
+            lines.append(f"{k % 7},{' '.join(map(str, rng.integers(0, 256, 48 * 48)))},{usage}")
+    path.write_text("\n".join(lines) + "\n")
+    return path

@@ -98,3 +98,21 @@ def test_a_run_started_from_imagenet_weights_resumes_after_the_weights_file_is_g
     weights.unlink()
     assert train_cli.main(["--resume", str(out)]) == 0, capsys.readouterr().err
     assert json.loads((out / "summary.json").read_text())["pretrained"] == str(weights)
+
+
+def test_resume_continues_a_killed_cross_validation(tmp_path):
+    # --resume RUN_DIR of a --folds run used to stop with "no config.json there (not a run folder)"
+    out = tmp_path / "cv"
+    args = ["--dataset", "synthetic", "--data", "n=32,size=48,classes=4,seed=1", "--arch", "resnet18",
+            "--image-size", "32", "--batch-size", "8", "--epochs", "2", "--folds", "2", "--no-compile",
+            "--device", "cpu", "--out", str(out)]
+    killed = run_module("recognition.train", args, env_extra={"HSAW_TEST_KILL_AFTER_EPOCH": "1"})
+    assert killed.returncode == -signal.SIGKILL
+    assert (out / "fold1_seed0" / "checkpoint_last.pt").is_file() and not (out / "summary.json").exists()
+    resumed = run_module("recognition.train", ["--resume", str(out), "--device", "cpu"])
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert "resumed from" in resumed.stdout
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["runs"] == 2 and summary["folds"] == 2
+    assert [r["accuracy_epoch"] for r in summary["per_run"]] == [2, 2]
+    assert sum(r["n_evaluated"] for r in summary["per_run"]) == 32  # each sample held out once

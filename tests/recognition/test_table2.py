@@ -79,3 +79,42 @@ def test_bad_arguments_are_one_line(tmp_path, capsys):
     assert table2.main(["--data", str(tmp_path / "missing.csv"), "--arch", "resnet18", "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "python -m stimuli build" in err and err.count("\n") == 1
+
+
+SYNTH = ["--dataset", "synthetic", "--data", "n=32,size=48,classes=4,seed=1", "--arch", "resnet18",
+         "--conditions", "left,right", "--epochs", "1", "--image-size", "32", "--batch-size", "16", "--device", "cpu"]
+
+
+def test_table3_with_one_seed_and_no_folds_writes_its_table_and_keeps_the_runs(tmp_path, capsys):
+    # the old code died with KeyError: 'accuracy_per_seed' (one seed, no folds: a single run's summary came back)
+    out = tmp_path / "t3"
+    argv = [*SYNTH, "--seeds", "1", "--out", str(out)]
+    assert table2.main(argv) == 0
+    with open(out / "table2.csv") as f:
+        rows = {r["condition"]: r for r in csv.DictReader(f)}
+    for cond in ("left", "right"):
+        run = json.loads((out / "resnet18" / cond / "seed0" / "summary.json").read_text())
+        assert run["epochs"] == 1 and run["n_evaluated"] == 32  # the val split, once, final epoch
+        assert float(rows[cond]["mean"]) == pytest.approx(100 * run["accuracy"], abs=1e-3)
+        assert float(rows[cond]["sd"]) == 0 and rows[cond]["runs"] == "1"
+    stamp = (out / "resnet18" / "left" / "seed0" / "summary.json").stat().st_mtime_ns
+    assert table2.main(argv) == 0  # a rerun keeps the finished single runs too
+    assert (out / "resnet18" / "left" / "seed0" / "summary.json").stat().st_mtime_ns == stamp
+
+
+def test_a_rerun_with_other_settings_into_the_same_out_is_refused_not_mislabelled(tmp_path, capsys):
+    # the old code kept the 1-epoch runs and wrote "2 epochs" above their accuracies
+    out = tmp_path / "t3"
+    assert table2.main([*SYNTH, "--seeds", "1", "--out", str(out)]) == 0
+    table_before = (out / "table2.md").read_text()
+    capsys.readouterr()
+    assert table2.main([*SYNTH, "--seeds", "1", "--out", str(out), "--epochs", "2"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "epochs=1" in err and "epochs=2" in err and err.count("\n") == 1
+    assert (out / "table2.md").read_text() == table_before
+    # more seeds into the same --out is fine: the finished seed is kept
+    stamp = (out / "resnet18" / "left" / "seed0" / "summary.json").stat().st_mtime_ns
+    assert table2.main([*SYNTH, "--seeds", "2", "--out", str(out)]) == 0
+    assert (out / "resnet18" / "left" / "seed0" / "summary.json").stat().st_mtime_ns == stamp
+    with open(out / "runs.csv") as f:
+        assert sorted(r["seed"] for r in csv.DictReader(f) if r["condition"] == "left") == ["0", "1"]
