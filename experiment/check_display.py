@@ -14,7 +14,7 @@ import statistics
 import sys
 
 from experiment.monitor import deg_to_pix, load_monitor_config, parse_gamma, parse_size, window_size_problem
-from experiment.run import background_rgb255, display_refusal, monitor_for
+from experiment.run import background_rgb255, display_refusal, monitor_for, require_display
 from experiment.texts import load_texts
 from experiment.timing import FIXATION_S, LOCK_TEST_LOAD, assess_display, frame_statistics, frames_for
 
@@ -67,10 +67,13 @@ def histogram(path, intervals_s, check, nominal_hz):
 
 
 def cmd_check_display(args) -> int:
+    if args.out.exists() and not args.out.is_dir():
+        raise ValueError(f"--out {args.out} is a file, not a folder: choose a folder for the histogram and numbers")
     config = load_monitor_config(args.config) if args.config else None
     screen_size = parse_size(args.screen_size) if args.screen_size else None
     gamma = parse_gamma(args.gamma)
     background_rgb255(args.background)
+    require_display()
     from psychopy import visual
 
     from experiment.screen import DisplayRefused, Screen, nominal_refresh_hz

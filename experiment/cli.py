@@ -7,6 +7,7 @@ participant dialog exits 4 (nothing written); 0 means the session is complete
 """
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -14,7 +15,8 @@ from experiment import design, ids, logfile
 from experiment.argtypes import nonneg_int as _nonneg_int, positive_int as _positive_int
 from experiment.conditions import DESIGNS, ConditionsError, load_conditions
 from experiment.monitor import DEFAULT_DISTANCE_CM
-from experiment.run import EXIT_CANCELLED, EXIT_OK, EXIT_USER_ERROR, ParticipantError, UserError, cmd_run
+from experiment.run import (EXIT_CANCELLED, EXIT_OK, EXIT_USER_ERROR, ParticipantError, UserError, cmd_run,
+                            require_display)
 from experiment.session import DEFAULT_MIN_RT_S
 from experiment.texts import TextsError
 from experiment.web import cli as web_cli
@@ -164,6 +166,7 @@ def run_with_dialog(args) -> int:
     """No --participant: ask in PsychoPy's dialog until the session accepts the answers (or Cancel)."""
     from experiment import dialog
 
+    require_display()  # Qt would abort the process without a screen
     problem = None
     while True:
         answers = dialog.ask(vars(args), problem)
@@ -183,10 +186,14 @@ def cmd_order(args) -> int:
     rows = load_conditions(args.conditions, args.design)
     number = ids.counterbalancing_number(args.participant, args.cb_number)
     trials, info = design.trial_order(rows, number, args.session, args.blocks, args.design)
-    print(f"# participant {args.participant} number {info['participant_number']} session {args.session} "
-          f"design {args.design} seed {info['seed']} latin-square row {info['latin_square_row']} "
-          f"block order {info['block_order']}")
-    sys.stdout.write(logfile._line(logfile.ORDER_COLUMNS))
-    for t in trials:
-        sys.stdout.write(logfile._line(t.get(c, "") for c in logfile.ORDER_COLUMNS))
+    try:
+        print(f"# participant {args.participant} number {info['participant_number']} session {args.session} "
+              f"design {args.design} seed {info['seed']} latin-square row {info['latin_square_row']} "
+              f"block order {info['block_order']}")
+        sys.stdout.write(logfile._line(logfile.ORDER_COLUMNS))
+        for t in trials:
+            sys.stdout.write(logfile._line(t.get(c, "") for c in logfile.ORDER_COLUMNS))
+        sys.stdout.flush()
+    except BrokenPipeError:  # `order ... | head` stopped reading: not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # Python's advice: no second error at exit
     return EXIT_OK

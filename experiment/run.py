@@ -128,6 +128,11 @@ def prepare(args) -> Plan:
         SimulatedParticipant(0, args.sim_accuracy, args.sim_rt_mean, args.sim_rt_sd)  # validates the numbers
 
     paths = logfile.find_session(args.logs, args.participant, args.session, args.exp_name)
+    if paths and logfile.read_json(paths.sidecar).get("platform", logfile.PLATFORM) != logfile.PLATFORM:
+        # An online log has the browser's extra columns: lab rows appended to it would not line up.
+        raise ParticipantError(f"participant {args.participant} session {args.session} already has an online "
+                               f"session ({paths.sidecar}); the lab session cannot continue it: use another "
+                               "session number (nothing was changed)")
     if paths and not args.resume:
         raise ParticipantError(f"participant {args.participant} session {args.session} already has {paths.sidecar}: "
                                "add --resume to continue it, or use another session number (nothing was overwritten)")
@@ -175,6 +180,20 @@ def _resume(args, plan: Plan) -> Plan:
     plan.trials, plan.start, plan.sidecar = trials, len(answered), sidecar
     plan.started = datetime.fromisoformat(sidecar["started"]) if sidecar.get("started") else now()
     return plan
+
+
+def require_display() -> None:
+    """A UserError instead of pyglet's traceback when there is no screen (e.g. started over ssh)."""
+    import pyglet
+
+    try:
+        pyglet.canvas.get_display()
+    except Exception as err:  # pyglet's NoSuchDisplayException lives in a per-platform module
+        if type(err).__name__ != "NoSuchDisplayException":
+            raise
+        raise UserError(f"no screen to open the window on ({err}): start it from the desktop of the lab computer, "
+                        "not over ssh; for a demo without a screen use xvfb-run -a ... --allow-unlocked-display"
+                        ) from None
 
 
 def monitor_for(args, config=None, screen_size=None, gamma=None):
@@ -234,6 +253,7 @@ def display_refusal(check: dict) -> str:
 def cmd_run(args) -> int:
     """Check, open the window, refuse a bad display, run, save; returns the exit code."""
     plan = prepare(args)
+    require_display()
     # PsychoPy is imported only now: the checks above never wait for it.
     from psychopy import __version__ as psychopy_version
     from psychopy import logging as psychopy_logging

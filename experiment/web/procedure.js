@@ -198,7 +198,9 @@ class Session {
     }
     this.stem = reply.stem;
     this.pos.trial = reply.first_trial - 1;
-    if (this.pos.trial > 0) this.pos.practice = this.practice.length;  // resumed: no second practice
+    // resumed: no second practice; reloaded during practice: it goes on with the next practice trial
+    this.pos.practice = this.pos.trial > 0 ? this.practice.length
+      : Math.min((reply.first_practice || 1) - 1, this.practice.length);
   }
 
   imageUrls() { return this.trials.concat(this.practice).map((t) => t.url); }
@@ -524,7 +526,7 @@ function main() {
 
 if (typeof module !== "undefined") {
   module.exports = { trialsFor, practiceFor, counterbalancingNumber, participantNumber, foldNumber, framesFor,
-                     csvText, psychopyDate, isoLocal };  // node tests
+                     csvText, psychopyDate, isoLocal, Session };  // node tests
 } else {
   window.addEventListener("load", main);
 }

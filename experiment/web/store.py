@@ -102,7 +102,8 @@ class SessionStore:
             meta = self._sidecar(participant, session, number, stem, body, len(order))
             logfile.write_json_atomic(paths.sidecar, meta)
             self._sessions[stem] = {"lock": threading.Lock(), "meta": meta, "done": 0, "practice_done": 0}
-        return {"stem": stem, "first_trial": 1, "n_trials_planned": len(order), "resumed": False}
+        return {"stem": stem, "first_trial": 1, "first_practice": 1, "n_trials_planned": len(order),
+                "resumed": False}
 
     def _resume(self, sidecar: Path, number: int, body: dict) -> dict:
         meta = logfile.read_json(sidecar)
@@ -122,8 +123,9 @@ class SessionStore:
             meta = state["meta"]
             meta["runs"].append(self._run(body, state["done"] + 1))
             logfile.write_json_atomic(logfile.paths_for(self.logs, stem).sidecar, meta)
-        return {"stem": stem, "first_trial": state["done"] + 1, "n_trials_planned": meta["n_trials_planned"],
-                "resumed": True}
+        # A page reloaded during practice continues it where it was: the server expects the next practice row.
+        return {"stem": stem, "first_trial": state["done"] + 1, "first_practice": state["practice_done"] + 1,
+                "n_trials_planned": meta["n_trials_planned"], "resumed": True}
 
     @staticmethod
     def _create(path: Path, text: str) -> None:
@@ -175,11 +177,11 @@ class SessionStore:
 
     def _load(self, stem: str) -> dict:
         """State of a session known on disk (also after a server restart)."""
+        if not isinstance(stem, str) or not _STEM.fullmatch(stem):  # also before the lookup: a list is unhashable
+            raise RequestError(400, f"stem {stem!r} is not a session name")
         with self._lock:
             if stem in self._sessions:
                 return self._sessions[stem]
-            if not isinstance(stem, str) or not _STEM.fullmatch(stem):
-                raise RequestError(400, f"stem {stem!r} is not a session name")
             paths = logfile.paths_for(self.logs, stem)
             if not (paths.csv.is_file() and paths.sidecar.is_file()):
                 raise RequestError(404, f"no online session {stem} in the log folder")

@@ -79,3 +79,34 @@ def test_order_command_prints_the_same_order_every_time(tmp_path):
     lines = first.stdout.splitlines()
     assert "seed 7001" in lines[0]
     assert len(lines) == 2 + 10
+
+
+def test_order_piped_into_a_reader_that_stops_early_ends_without_a_traceback(tmp_path):
+    """`python -m experiment order ... | head` is how an auditor glances at an order."""
+    manifest = make_stimuli(tmp_path / "stim", n_photos=5)
+    proc = subprocess.Popen([sys.executable, "-m", "experiment", "order", "--participant", "P07", "--conditions",
+                             str(manifest)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()  # the reader is gone before the first line is written
+    stderr = proc.communicate(timeout=120)[1].decode()
+    assert proc.returncode == 0 and "Traceback" not in stderr, stderr
+
+
+def test_no_display_and_an_output_file_for_a_folder_are_one_line_errors(tmp_path):
+    """An RA starting the session over ssh (no DISPLAY) gets the fix, not pyglet's traceback."""
+    import os
+
+    manifest = make_stimuli(tmp_path / "stim", n_photos=2)
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    runs = {"run": ["run", "--participant", "P01", "--conditions", str(manifest), "--logs", str(tmp_path / "logs")],
+            "check": ["check-display", "--out", str(tmp_path / "check")],
+            "dialog": ["run", "--conditions", str(manifest), "--logs", str(tmp_path / "logs")]}
+    for name, args in runs.items():
+        out = subprocess.run([sys.executable, "-m", "experiment", *args], capture_output=True, text=True,
+                             timeout=120, env=env)
+        assert out.returncode == 2 and "Traceback" not in out.stderr, out.stderr
+        assert out.stderr.strip().splitlines()[-1].startswith("error: no screen to open the window on"), name
+    assert not (tmp_path / "logs").exists() and not (tmp_path / "check").exists()
+    (tmp_path / "afile").write_text("")
+    out = run_cli("check-display", "--out", str(tmp_path / "afile"))
+    assert out.returncode == 2 and out.stderr.strip() == (
+        f"error: --out {tmp_path / 'afile'} is a file, not a folder: choose a folder for the histogram and numbers")

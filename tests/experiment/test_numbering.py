@@ -72,6 +72,19 @@ def test_an_id_whose_number_another_participant_used_is_refused_naming_them(tmp_
     assert plan.number == 7 and plan.paths.csv.name.startswith("P007_halfface_")
 
 
+def test_an_online_session_of_the_participant_is_never_continued_by_the_lab(tmp_path):
+    """Lab rows appended to an online log (extra browser columns) would not line up with its header."""
+    stem = "P07_halfface_2026-11-28_1403"
+    _sidecar(tmp_path / "logs", stem, participant="P07", session=1, expName="halfface", participant_number=7,
+             platform="web", design="paper")
+    before = (tmp_path / "logs" / f"{stem}.csv").read_bytes()
+    for extra in ((), ("--resume",)):
+        with pytest.raises(ParticipantError, match="already has an online session.*another session number"):
+            prepare(_args(tmp_path, "--participant", "P07", *extra))
+    assert (tmp_path / "logs" / f"{stem}.csv").read_bytes() == before
+    assert prepare(_args(tmp_path, "--participant", "P07", "--session", "2")).number == 7
+
+
 def test_an_id_without_digits_needs_a_cb_number(tmp_path):
     with pytest.raises(ParticipantError, match="'alice' has no digits.*--cb-number"):
         prepare(_args(tmp_path, "--participant", "alice"))

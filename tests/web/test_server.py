@@ -145,7 +145,7 @@ def test_participant_ids_cannot_escape_the_log_folder(server, tmp_path, particip
 
 
 @pytest.mark.parametrize("stem", ["../x", "../../etc/passwd", "P01_halfface_2026-01-01_0000/../../x",
-                                  "P01_halfface_2026-01-01_0000", None, 5])
+                                  "P01_halfface_2026-01-01_0000", None, 5, ["x"], {"stem": "x"}])
 def test_session_names_from_the_browser_cannot_point_elsewhere(server, site_design, stem):
     base, logs = server
     client = ApiParticipant(base, site_design, "P01")
@@ -200,6 +200,34 @@ def test_a_reloaded_page_resumes_and_a_finished_session_is_refused(server, site_
     meta = json.loads((logs / f"{first.stem}.json").read_text())
     assert [r["first_trial"] for r in meta["runs"]] == [1, 4]
     assert len(read_rows(logs / f"{first.stem}.csv")) == 8
+
+
+def test_a_page_reloaded_during_practice_goes_on_with_the_next_practice_trial(server, site, site_design):
+    """procedure.js's own Session.start (run in node against the server): the server expects practice3 next."""
+    base, logs = server
+    first = ApiParticipant(base, site_design, "P04")
+    first.start()
+    for k in (1, 2):
+        assert first.send(first.row(k, "practice"), "practice")[0] == 200
+    script = f"""
+        const fs = require("fs");
+        eval(fs.readFileSync({json.dumps(str(site / "design.js"))}, "utf8").replace("const HALFFACE_DESIGN",
+                                                                                  "global.HALFFACE_DESIGN"));
+        Object.assign(global, {{ location: {{ protocol: "http:" }}, window: {{ devicePixelRatio: 1 }},
+                                navigator: {{ userAgent: "node", language: "en", hardwareConcurrency: 1 }} }});
+        const base = {json.dumps(base)}, realFetch = fetch;
+        global.fetch = (url, options) => realFetch(`${{base}}/${{url}}`, options);
+        const {{ Session }} = require({json.dumps(str(site / "procedure.js"))});
+        const s = new Session(new URLSearchParams("participant=P04"));
+        s.start().then(() => console.log(JSON.stringify({{ pos: s.pos, next: s.current("practice").trial,
+                                                          stem: s.stem }})));"""
+    proc = subprocess.run(["node", "-e", script], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    reloaded = json.loads(proc.stdout)
+    assert reloaded == {"pos": {"practice": 2, "trial": 0}, "next": "practice3", "stem": first.stem}
+    assert first.send(first.row(3, "practice"), "practice")[0] == 200  # the row the page sends next is accepted
+    assert [r["trial"] for r in read_rows(logs / f"{first.stem}_practice.csv")] == \
+        ["practice1", "practice2", "practice3"]
 
 
 def test_existing_logs_are_never_overwritten(site, site_design, tmp_path):
