@@ -305,7 +305,7 @@ def _platform_section(results: dict, tables: dict, pngs: dict) -> str:
 
 
 def _flags(results: dict, tables: dict) -> list[str]:
-    meta, sessions, excl = results["meta"], tables["sessions"], tables["exclusions"]
+    meta, sessions = results["meta"], tables["sessions"]
     flags = []
     if meta["n_incomplete_sessions"]:
         bad = sessions[sessions["incomplete"]]

@@ -15,8 +15,6 @@ import numpy as np
 import pandas as pd
 import pingouin as pg
 
-from stimuli.labels import SIDES
-
 MEASURES = {  # name: (dv, subset description)
     "rt": ("rt", "correct trials"),
     "intensity": ("intensity", "all trials"),

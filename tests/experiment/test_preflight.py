@@ -42,8 +42,8 @@ def assert_stopped_before_instructions(s, rc, err, *fixes):
 def test_an_unlocked_display_is_refused_naming_the_fix(tmp_path):
     s = Session(tmp_path, instructions=True, unlocked_ok=False)
     rc, out, err = s.finish()
-    line = assert_stopped_before_instructions(s, rc, err, "not locked to the refresh", "vsync",
-                                              "--allow-unlocked-display", "check-display")
+    assert_stopped_before_instructions(s, rc, err, "not locked to the refresh", "vsync",
+                                       "--allow-unlocked-display", "check-display")
     log = next(s.logs.glob("*.log")).read_text()
     assert "display refused" in log
 
