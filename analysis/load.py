@@ -12,9 +12,11 @@ required columns are not logs: they are skipped and listed in the notes.
 Every problem is reported with the file, the line number in the file (the header
 is line 1, so the first trial is line 2 = data row 1), the value and what to do.
 With ``exclude_invalid=True`` the offending rows are dropped instead and listed
-in the exclusion table. RT trimming (``rt_min``/``rt_max``) and sessions left out
-because their sidecar says ``simulated: true`` are listed the same way: nothing is
-dropped silently.
+in the exclusion table. RT trimming (``rt_min``/``rt_max``) marks trials
+(``rt_trimmed``) for the RT analyses only; they are listed the same way, and so are
+sessions left out (simulated, a second session, no trials). Anything the analysis
+changes or leaves out on its own is also a line in ``Logs.warnings`` (printed on the
+console, shown at the top of the report, in results.json): nothing changes silently.
 """
 
 from __future__ import annotations
@@ -40,13 +42,20 @@ MIN_COLUMNS_OF_A_LOG = 5
 NOT_LOG_SUFFIXES = ("_order", "_practice")
 OLD_NAME = re.compile(r"^(?P<participant>.+)_s(?P<session>[1-9][0-9]*)$")
 # PsychoPy Builder: <participant>_<expName>_<YYYY-MM-DD>_<HHMM | 14h03.46.123>
+# (PsychoPy's data file name: %Y-%m-%d_%Hh%M.%S.%f, e.g. P11_halfface_2026-12-04_23h53.29.396)
 BUILDER_NAME = re.compile(r"^(?P<head>.+)_(?P<date>\d{4}-\d{2}-\d{2})_(?P<time>\d{2}h?\d{2}(?:\.\d{2}(?:\.\d+)?)?)$")
+# The stimulus file of one half: <photo_id>_visible-left.png (stimuli.photo), <photo_id>_left.png
+# (analysis.simulate), with _mirror for the crossed design's mirrored copies.
+HALF_SUFFIX = re.compile(r"^(?P<photo>.+?)_(?:visible-)?(?P<half>left|right)(?:_mirror(?:ed)?)?$")
 POSITIVE_INT = r"0*[1-9][0-9]*"
 # Anticipations and lapses (docs/analysis.md, "RT trimming"): Whelan 2008; Ratcliff 1993.
 RT_MIN = 0.2
 RT_MAX = 10.0
 # A median RT above this many "seconds" is a log written in milliseconds.
 MS_MEDIAN = 20.0
+# A file with more than this share of its trials outside the RT window is named with a likely cause.
+TRIMMED_SHARE_WARN = 0.10
+SESSION_CHOICES = "all | first | N"
 DEFAULT_PLATFORM = "lab"
 FIX_HINT = "fix the log or rerun with --exclude-invalid to drop such rows (they are listed in the report)"
 EXCLUSION_COLUMNS = ["file", "line", "data_row", "column", "value", "reason", "kind"]
@@ -67,6 +76,12 @@ class Logs:
     left_out: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
         columns=["file", "participant", "session", "n_rows", "reason"]))
     settings: dict = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def rt_trials(self) -> pd.DataFrame:
+        """The trials the RT analyses use: every analysed trial minus those outside the RT window."""
+        return self.trials[~self.trials["rt_trimmed"]] if "rt_trimmed" in self.trials else self.trials
 
 
 def _problem(file, line, column, value, reason, kind="invalid"):
@@ -152,7 +167,10 @@ def _read_table(csv_path: Path) -> pd.DataFrame | None:
         df = pd.read_csv(csv_path, dtype=str, keep_default_na=False, skip_blank_lines=False,
                          encoding="utf-8-sig")
     except pd.errors.EmptyDataError:
-        raise LogError(f"{name}: file is empty; delete it or restore the session log") from None
+        # A 0-byte log is a session that stopped before its first trial was written: listed, not fatal.
+        empty = pd.DataFrame(columns=list(REQUIRED_COLUMNS), dtype=str)
+        empty.attrs["empty_file"] = True
+        return empty
     except pd.errors.ParserError as exc:
         raise LogError(f"{name}: cannot be parsed as CSV ({str(exc).strip()}); repair the file") from None
     except UnicodeDecodeError:
@@ -246,6 +264,11 @@ def _session_rows(df: pd.DataFrame, name: str, meta: dict) -> list[dict]:
             reasons.append("display timing not verified (allow_unlocked_display)")
         platforms = sorted(set(g["platform"].str.lower().replace("", DEFAULT_PLATFORM))) if "platform" in g \
             else [DEFAULT_PLATFORM]
+        # A browser's frame timing and key timestamps are not checked by the experiment the way the lab's
+        # display is: the same caveat as an unverified lab display, under its own name.
+        browser = "web" in platforms
+        if browser:
+            reasons.append("browser timing, not verified (web session)")
         restarted = pd.to_numeric(g["restarted"], errors="coerce").fillna(0) if "restarted" in g else pd.Series(0)
         rows.append({"file": name, "participant": str(pid),
                      "session": int(sess) if re.fullmatch(POSITIVE_INT, sess) else sess,
@@ -253,32 +276,43 @@ def _session_rows(df: pd.DataFrame, name: str, meta: dict) -> list[dict]:
                      "completed": completed,
                      "incomplete": completed is False or (isinstance(planned, (int, float)) and n < planned),
                      "simulated": bool(meta.get("simulated")), "unverified_timing": unlocked,
+                     "browser_timing": browser,
                      "design": meta.get("design", ""), "n_restarted": int((restarted > 0).sum()),
+                     "n_reshown": int((pd.to_numeric(g["reshown"], errors="coerce").fillna(0) > 0).sum())
+                     if "reshown" in g else 0,
                      "flag": "; ".join(reasons)})
     return rows
 
 
 def load_logs(logdir: str | Path, exclude_invalid: bool = False, include_simulated: bool = False,
-              rt_min: float = RT_MIN, rt_max: float = RT_MAX) -> Logs:
+              rt_min: float = RT_MIN, rt_max: float = RT_MAX, sessions: str = "first",
+              exclude_reshown: bool = False) -> Logs:
     """Read and validate every session CSV in ``logdir``.
 
     Raises LogError (one line) on the first problem unless ``exclude_invalid``,
     in which case invalid rows are removed and listed in ``Logs.exclusions``.
-    Missing columns, unreadable files, millisecond RTs and file names that
-    contradict their participant column are always errors: no row-wise exclusion
-    fixes them. Valid trials with ``rt`` outside [rt_min, rt_max] seconds are
-    removed from every analysis and listed (kind 'rt_below_min'/'rt_above_max').
-    Sessions whose sidecar says ``simulated: true`` are left out unless
-    ``include_simulated`` and listed in ``Logs.left_out``.
+    Missing columns, unreadable files, millisecond RTs, file names that
+    contradict their participant column, a session identical to another one and a
+    missing ``photo_id`` that the stimulus names cannot restore are always errors:
+    no row-wise exclusion fixes them. Valid trials with ``rt`` outside [rt_min,
+    rt_max] seconds are kept, marked ``rt_trimmed`` (the RT analyses leave them
+    out; intensity and accuracy keep every answered trial) and listed (kind
+    'rt_below_min'/'rt_above_max'). ``sessions`` picks, per participant, the
+    session(s) analysed: "first" (the lowest-numbered, normally 1), "all", or a
+    session number. Sessions whose sidecar says ``simulated: true`` are left out
+    unless ``include_simulated``; ``exclude_reshown`` drops trials shown again after
+    a stopped session (``reshown`` = 1). Everything left out is in ``Logs.left_out``
+    or ``Logs.exclusions`` and named in ``Logs.warnings``.
     """
     logdir = Path(logdir)
     if not logdir.is_dir():
         raise LogError(f"{logdir}: not a directory; pass the folder that holds the session CSVs")
     if not (0 <= rt_min < rt_max):
         raise LogError(f"--rt-min {rt_min:g} / --rt-max {rt_max:g}: need 0 <= rt-min < rt-max (seconds)")
+    sessions = parse_sessions(sessions)
     paths = sorted(p for p in logdir.glob("*.csv") if p.is_file())
     companions = [p for p in paths if p.stem.endswith(NOT_LOG_SUFFIXES)]
-    frames, sessions, problems, notes, left_out, skipped = [], [], [], [], [], []
+    frames, session_rows, problems, notes, left_out, skipped, warns = [], [], [], [], [], [], []
     if companions:
         notes.append(f"{len(companions)} order/practice file(s) written by the experiment were not read as trials: "
                      + ", ".join(p.name for p in companions))
@@ -287,10 +321,16 @@ def load_logs(logdir: str | Path, exclude_invalid: bool = False, include_simulat
         if df is None:
             skipped.append(path.name)
             continue
+        empty_file = bool(df.attrs.get("empty_file"))
         meta = _read_sidecar(path)
         df = df.fillna("").apply(lambda s: s.str.strip())
         df["_line"] = np.arange(len(df)) + 2
         df = df[(df[list(REQUIRED_COLUMNS)] != "").any(axis=1)].reset_index(drop=True)
+        if df.empty:
+            what = "empty file (0 bytes)" if empty_file else "header only, no trials"
+            left_out.append({"file": path.name, "participant": str(meta.get("participant", "")),
+                             "session": meta.get("session", ""), "n_rows": 0, "reason": what})
+            continue
         df["_file"] = path.name
         df = _session_of_file(df, path, meta, notes)
         df["session"] = _canonical_int(df["session"])
@@ -308,17 +348,25 @@ def load_logs(logdir: str | Path, exclude_invalid: bool = False, include_simulat
         _ms_check(df, path.name)
         frames.append(df)
         problems += row_problems(df, path.name)
-        sessions += _session_rows(df, path.name, meta)
+        session_rows += _session_rows(df, path.name, meta)
     if skipped:
         notes.append(f"{len(skipped)} CSV file(s) without the session-log columns were not read: "
                      + ", ".join(skipped))
-    if left_out:
-        notes.append(f"{len(left_out)} simulated session(s) left out (sidecar says simulated: true; "
-                     "--include-simulated analyses them): " + ", ".join(r["file"] for r in left_out))
+    simulated = [r for r in left_out if r["reason"].startswith("simulated")]
+    if simulated:
+        notes.append(f"{len(simulated)} simulated session(s) left out (sidecar says simulated: true; "
+                     "--include-simulated analyses them): " + ", ".join(r["file"] for r in simulated))
+    no_trials = [r for r in left_out if r["n_rows"] == 0]
+    if no_trials:
+        warns.append(f"{len(no_trials)} log(s) without any trial, not analysed (a session that stopped before its "
+                     "first trial was saved?): " + ", ".join(f"{r['file']} ({r['reason']})" for r in no_trials))
     if not frames:
-        if left_out:
-            raise LogError(f"{logdir}: all {len(left_out)} session(s) are simulated (sidecar says simulated: true); "
+        if simulated:
+            raise LogError(f"{logdir}: all {len(simulated)} session(s) are simulated (sidecar says simulated: true); "
                            "rerun with --include-simulated to analyse them")
+        if no_trials:
+            raise LogError(f"{logdir}: no log has any trial ({', '.join(r['file'] for r in no_trials)}); "
+                           "restore the session logs")
         raise LogError(f"{logdir}: no session CSVs (files with the columns {', '.join(REQUIRED_COLUMNS)}) found; "
                        "check the path")
     trials = pd.concat(frames, ignore_index=True)
@@ -332,19 +380,163 @@ def load_logs(logdir: str | Path, exclude_invalid: bool = False, include_simulat
                      "problem(s); see the exclusions table")
         trials = trials[keep].reset_index(drop=True)
     trials = _typed(trials)
-    trials, trimmed = trim_rt(trials, rt_min, rt_max)
+    _refuse_identical_sessions(trials)
+    session_table = pd.DataFrame(session_rows)
+    trials, session_table, chosen_out, chosen_warn = select_sessions(trials, session_table, sessions)
+    left_out += chosen_out
+    warns += chosen_warn
+    reshown_out: list[dict] = []
+    if exclude_reshown and trials["reshown"].any():
+        gone = trials[trials["reshown"] > 0]
+        reshown_out = [_problem(r.file, r.line, "reshown", 1, "shown again after a stopped session "
+                                "(--exclude-reshown)", "reshown") for r in gone.itertuples()]
+        trials = trials[trials["reshown"] == 0].reset_index(drop=True)
+        warns.append(f"--exclude-reshown: {len(gone)} trial(s) shown again after a stopped session were left out "
+                     f"of every analysis ({', '.join(sorted(set(gone['file'])))})")
+    trials, photo_note = restore_photo_id(trials)
+    if photo_note:
+        warns.append(photo_note)
+    trials["rt_trimmed"] = (trials["rt"] < rt_min) | (trials["rt"] > rt_max)
+    trimmed = trim_rt(trials, rt_min, rt_max)[1]
     if trimmed:
-        notes.append(f"RT trimming: {len(trimmed)} trial(s) with rt outside [{rt_min:g}, {rt_max:g}] s removed "
-                     "from all analyses (--rt-min/--rt-max); listed in the exclusions table")
-    if "photo_id" not in trials.columns or (trials["photo_id"] == "").any():
-        fallback = "source" if "source" in trials.columns and (trials["source"] != "").all() else "stimulus"
-        trials["photo_id"] = trials[fallback]
-        notes.append(f"photo_id missing: stimulus random effects use the '{fallback}' column instead")
-    exclusions = pd.DataFrame(problems + trimmed, columns=EXCLUSION_COLUMNS)
-    return Logs(trials=trials, sessions=pd.DataFrame(sessions), exclusions=exclusions, notes=notes,
+        notes.append(f"RT trimming: {len(trimmed)} trial(s) with rt outside [{rt_min:g}, {rt_max:g}] s left out of the "
+                     "RT analyses only (--rt-min/--rt-max); intensity and accuracy keep them; listed in the "
+                     "exclusions table")
+    warns += trimmed_share_warnings(trials, rt_min, rt_max)
+    exclusions = pd.DataFrame(problems + reshown_out + trimmed, columns=EXCLUSION_COLUMNS)
+    return Logs(trials=trials, sessions=session_table, exclusions=exclusions, notes=notes,
                 left_out=pd.DataFrame(left_out, columns=["file", "participant", "session", "n_rows", "reason"]),
                 settings={"rt_min": rt_min, "rt_max": rt_max, "include_simulated": include_simulated,
-                          "exclude_invalid": exclude_invalid})
+                          "exclude_invalid": exclude_invalid, "sessions": sessions,
+                          "exclude_reshown": exclude_reshown},
+                warnings=warns)
+
+
+def parse_sessions(value) -> str | int:
+    """``--sessions``: 'first', 'all' or a session number >= 1 (returned as int)."""
+    text = str(value).strip().lower()
+    if text in ("first", "all"):
+        return text
+    if re.fullmatch(POSITIVE_INT, text):
+        return int(text)
+    raise LogError(f"--sessions {value}: expected {SESSION_CHOICES} (e.g. --sessions first)")
+
+
+def _refuse_identical_sessions(trials: pd.DataFrame) -> None:
+    """A session whose trials equal another session's trial for trial is a copied file: refuse.
+
+    Equal stimuli, answers, ratings and RTs to the 4th decimal over a whole session
+    cannot happen by chance; analysing both would count one person's data twice.
+    """
+    cols = [c for c in ("trial", "stimulus", "response_emotion", "intensity", "rt") if c in trials]
+    seen: dict[int, tuple] = {}
+    for (pid, sess), g in trials.groupby(["participant", "session"], sort=True):
+        sig = pd.util.hash_pandas_object(g[cols].sort_values("trial").round({"rt": 4}), index=False)
+        key = hash(tuple(sig))
+        if key in seen:
+            p0, s0, f0 = seen[key]
+            raise LogError(f"{', '.join(sorted(set(g['file'])))}: participant {pid} session {sess} is identical, trial "
+                           f"for trial, to participant {p0} session {s0} in {f0} (a copied log); delete the copy "
+                           "and rerun")
+        seen[key] = (pid, sess, ", ".join(sorted(set(g["file"]))))
+
+
+def select_sessions(trials: pd.DataFrame, sessions: pd.DataFrame, which: str | int):
+    """Keep each participant's chosen session(s): 'first' (lowest number), 'all', or session N.
+
+    Returns (trials, sessions table, left-out rows, warnings). A second session
+    repeats the same photos, so pooling it changes what a participant's mean is;
+    by default only the first is analysed and the rest are listed.
+    """
+    per = trials.groupby("participant")["session"].agg(lambda s: sorted(set(s.dropna().astype(int))))
+    multi = per[per.map(len) > 1]
+    if which == "all":
+        warn = ([f"--sessions all: {len(multi)} participant(s) with several sessions are analysed with their "
+                 "sessions pooled: " + ", ".join(f"{p} (sessions {', '.join(map(str, s))})" for p, s in multi.items())]
+                if len(multi) else [])
+        return trials, sessions, [], warn
+    keep = per.map(lambda s: s[0]) if which == "first" else per.map(lambda s: which if which in s else None)
+    chosen = trials["participant"].map(keep)
+    mask = trials["session"].astype(float).to_numpy() == chosen.astype(float).to_numpy()
+    gone = trials[~mask]
+    if gone.empty:
+        return trials, sessions, [], []
+    rule = ("--sessions first analyses each participant's first session; --sessions all pools them"
+            if which == "first" else f"--sessions {which} analyses session {which} only")
+    out = [{"file": f, "participant": p, "session": int(s), "n_rows": int(len(g)),
+            "reason": f"not the session analysed ({rule})"}
+           for (f, p, s), g in gone.groupby(["file", "participant", "session"], sort=True)]
+    without = sorted(set(gone["participant"]) - set(trials.loc[mask, "participant"]))
+    warn = [f"{len(out)} session(s) not analysed ({rule}): "
+            + ", ".join(f"{r['file']} ({r['participant']} session {r['session']}, {r['n_rows']} trials)" for r in out)]
+    if without:
+        warn.append(f"participant(s) without session {which}, not analysed at all: {', '.join(without)}")
+    if not mask.any():
+        raise LogError(f"--sessions {which}: no participant has that session; use --sessions first or all")
+    kept_files = set(trials.loc[mask, "file"])
+    sess_key = set(zip(trials.loc[mask, "file"], trials.loc[mask, "participant"], trials.loc[mask, "session"]))
+    if len(sessions):
+        rows = [(f, p, s) in sess_key and f in kept_files
+                for f, p, s in zip(sessions["file"], sessions["participant"], sessions["session"])]
+        sessions = sessions[rows].reset_index(drop=True)
+    return trials[mask].reset_index(drop=True), sessions, out, warn
+
+
+def restore_photo_id(trials: pd.DataFrame) -> tuple[pd.DataFrame, str | None]:
+    """Fill a missing or empty ``photo_id`` from the stimulus name (``hap03_visible-left.png`` -> ``hap03``).
+
+    The photo is the random factor of the mixed models: its two halves are one
+    photo, so using the stimulus (one per half) instead would double the photos
+    and make the photo side slope inestimable. The name is used only when every
+    affected stimulus ends in the row's own half and each restored photo has one
+    emotion; otherwise LogError.
+    """
+    col = trials["photo_id"] if "photo_id" in trials else pd.Series("", index=trials.index)
+    missing = col.isna() | (col.astype(str).str.strip() == "")
+    if not missing.any():
+        return trials, None
+    out = trials.copy()
+    rows = out[missing]
+    stems = rows["stimulus"].astype(str).str.replace("\\", "/", regex=False).str.rsplit("/", n=1).str[-1]
+    stems = stems.str.replace(r"\.[A-Za-z0-9]+$", "", regex=True)
+    m = stems.str.extract(HALF_SUFFIX)
+    ok = m["photo"].notna() & (m["half"] == rows["visible_half"])
+    files = ", ".join(sorted(set(rows["file"])))
+    if not ok.all():
+        bad = rows[~ok].iloc[0]
+        raise LogError(f"{bad['file']} line {bad['line']}: no photo_id, and the stimulus name {bad['stimulus']!r} does "
+                       "not end in its visible half (_left/_right), so the photo cannot be restored; add a photo_id "
+                       "column (the photo both halves come from) and rerun")
+    out.loc[missing, "photo_id"] = m["photo"].to_numpy()
+    emotions = out.loc[missing].groupby("photo_id")["emotion"].nunique()
+    if (emotions > 1).any():
+        ph = emotions[emotions > 1].index[0]
+        raise LogError(f"{files}: no photo_id, and the photo {ph!r} restored from the stimulus names has several "
+                       "emotions, so the names are ambiguous; add a photo_id column and rerun")
+    n_photos = out.loc[missing, "photo_id"].nunique()
+    where = "no photo_id column" if "photo_id" not in trials else "photo_id empty in some rows"
+    return out, (f"{where} ({files}): photo_id restored from the stimulus names by removing the half suffix "
+                 f"({int(missing.sum())} trials, {n_photos} photos); check that these are the photos")
+
+
+def trimmed_share_warnings(trials: pd.DataFrame, rt_min: float, rt_max: float) -> list[str]:
+    """One warning per file with more than TRIMMED_SHARE_WARN of its trials outside the RT window."""
+    out = []
+    for f, g in trials.groupby("file", sort=True):
+        low, high = g["rt"] < rt_min, g["rt"] > rt_max
+        share = (low | high).mean()
+        if share <= TRIMMED_SHARE_WARN:
+            continue
+        if high.sum() >= low.sum():
+            cause = ("these rows look like milliseconds (median of the long RTs "
+                     f"{g.loc[high, 'rt'].median():g}); convert them to seconds" if g.loc[high, "rt"].median() > 100
+                     else "long pauses: was the participant interrupted, or is rt measured from the wrong onset?")
+        else:
+            cause = "anticipations: a key held down or stuck, or rt measured from the wrong onset?"
+        out.append(f"{f}: {int((low | high).sum())} of {len(g)} trials ({share:.0%}) are outside the RT window "
+                   f"[{rt_min:g}, {rt_max:g}] s ({int(low.sum())} below, {int(high.sum())} above) and left out of "
+                   f"the RT analyses; likely cause: {cause}")
+    return out
 
 
 def _duplicates(trials: pd.DataFrame) -> list[dict]:
@@ -367,8 +559,9 @@ def trim_rt(trials: pd.DataFrame, rt_min: float = RT_MIN, rt_max: float = RT_MAX
     Fixed cut-offs, set before looking at the data, rather than SD-based ones, which
     bias condition means when conditions differ in skew or size (Miller 1991;
     Ratcliff 1993). Responses faster than ~200 ms cannot follow from seeing the
-    face (Whelan 2008). The trials go from every analysis, not only the RT ones,
-    so all tests describe the same trials.
+    face (Whelan 2008). ``load_logs`` keeps these trials (marked ``rt_trimmed``)
+    for intensity and accuracy: a slow or fast answer is still an answer, and the
+    paper's intensity test used all 2,520 trials (df 2517.15).
     """
     low, high = trials["rt"] < rt_min, trials["rt"] > rt_max
     out = []
@@ -391,5 +584,8 @@ def _typed(trials: pd.DataFrame) -> pd.DataFrame:
                        else DEFAULT_PLATFORM)
     out["restarted"] = (pd.to_numeric(out["restarted"], errors="coerce").fillna(0).astype(int)
                         if "restarted" in out else 0)
+    # Trials shown again after a stopped session (crash, Escape, closed tab); logs before the column = 0.
+    out["reshown"] = (pd.to_numeric(out["reshown"], errors="coerce").fillna(0).astype(int)
+                      if "reshown" in out else 0)
     out = out.rename(columns={"_file": "file", "_line": "line"})
     return out

@@ -168,12 +168,25 @@ def test_session_column_taken_from_file_name_when_absent(logdir):
     assert set(logs.trials["session"]) == {1}
 
 
-def test_missing_photo_id_falls_back_to_source_with_a_note(logdir):
+@pytest.mark.parametrize("renamed", [None, "photo"])
+def test_missing_or_renamed_photo_id_is_restored_from_the_stimulus_names_with_a_warning(logdir, renamed):
+    for p in logdir.glob("*.csv"):
+        df = pd.read_csv(p)
+        (df.rename(columns={"photo_id": renamed}) if renamed else df.drop(columns=["photo_id"])).to_csv(p, index=False)
+    logs = load_logs(logdir)
+    # One photo per pair of halves (70), not one per stimulus (140).
+    assert logs.trials["photo_id"].nunique() == 70
+    assert (logs.trials["photo_id"] + "_" + logs.trials["visible_half"] + ".png"
+            == logs.trials["stimulus"].str.replace("stimuli/", "")).all()
+    assert any("photo_id restored from the stimulus names" in w and "P01_s1.csv" in w for w in logs.warnings)
+
+
+def test_missing_photo_id_with_unreadable_stimulus_names_is_refused_naming_the_fix(logdir, edit_log):
     for p in logdir.glob("*.csv"):
         pd.read_csv(p).drop(columns=["photo_id"]).to_csv(p, index=False)
-    logs = load_logs(logdir)
-    assert logs.trials["photo_id"].str.endswith(".jpg").all()
-    assert any("'source'" in n for n in logs.notes)
+    edit_log(logdir / "P02_s1.csv", 5, "stimulus", "face17.png")
+    msg = _err(logdir)
+    assert msg.startswith("P02_s1.csv line 6: no photo_id") and "'face17.png'" in msg and "add a photo_id" in msg
 
 
 # --- logs from any source (issue 9, item 8) -------------------------------------------------------
@@ -294,19 +307,21 @@ def test_millisecond_rts_are_refused_naming_the_file_and_the_conversion(logdir):
     assert "divide the rt column" in msg and "by 1000" in msg
 
 
-def test_rt_trimming_removes_anticipations_and_lapses_and_lists_them(logdir, edit_log):
+def test_rt_trimming_marks_anticipations_and_lapses_for_rt_analyses_only_and_lists_them(logdir, edit_log):
     edit_log(logdir / "P01_s1.csv", 3, "rt", "0.05")
     edit_log(logdir / "P01_s1.csv", 4, "rt", "0.19")
     edit_log(logdir / "P02_s1.csv", 10, "rt", "14.2")
     logs = load_logs(logdir)
-    assert len(logs.trials) == 277 and logs.trials["rt"].between(0.2, 10).all()
+    # Intensity and accuracy keep every answered trial; the RT analyses use logs.rt_trials.
+    assert len(logs.trials) == 280 and logs.trials["rt_trimmed"].sum() == 3
+    assert len(logs.rt_trials) == 277 and logs.rt_trials["rt"].between(0.2, 10).all()
     ex = logs.exclusions
     assert ex.groupby("kind").size().to_dict() == {"rt_above_max": 1, "rt_below_min": 2}
     assert set(zip(ex["file"], ex["line"], ex["value"])) == {("P01_s1.csv", 4, "0.05"), ("P01_s1.csv", 5, "0.19"),
                                                               ("P02_s1.csv", 11, "14.2")}
-    assert any("3 trial(s) with rt outside [0.2, 10] s removed" in n for n in logs.notes)
+    assert any("3 trial(s) with rt outside [0.2, 10] s left out of the RT analyses only" in n for n in logs.notes)
     wide = load_logs(logdir, rt_min=0.1, rt_max=20)
-    assert len(wide.trials) == 279 and list(wide.exclusions["value"]) == ["0.05"]
+    assert len(wide.rt_trials) == 279 and list(wide.exclusions["value"]) == ["0.05"]
     assert "need 0 <= rt-min < rt-max" in _err(logdir, rt_min=3, rt_max=2)
 
 
