@@ -70,14 +70,24 @@ def side_by_platform(trials: pd.DataFrame, dv: str) -> dict:
     return out
 
 
-def analyse(trials: pd.DataFrame) -> dict:
-    """Whether several platforms are present and, if so, descriptives and the side × platform tests."""
+def analyse(trials: pd.DataFrame, rt_trials: pd.DataFrame | None = None) -> dict:
+    """Whether several platforms are present and, if so, descriptives and the side × platform tests.
+
+    ``rt_trials``: the trials the RT analysis uses (after RT trimming); default ``trials``.
+    Web sessions time stimuli and keys in a browser, which the experiment does not
+    verify: ``timing_note`` says so whenever a web platform takes part.
+    """
     platforms = sorted(trials["platform"].unique())
     if len(platforms) < 2:
         return {"compared": False, "platforms": platforms}
     out = {"compared": True, "platforms": platforms,
            "descriptives": platform_descriptives(trials).to_dict("records"), "tests": {}}
+    if "web" in platforms:
+        out["timing_note"] = ("web sessions: browser timing, not verified (stimulus duration and RT depend on the "
+                              "participant's browser and display), so a platform difference, in RT above all, may "
+                              "be one of timing rather than of perception")
+    rt_trials = trials if rt_trials is None else rt_trials
     for name, (dv, subset) in MEASURES.items():
-        data = trials[trials["correct"] == 1] if name == "rt" else trials
+        data = rt_trials[rt_trials["correct"] == 1] if name == "rt" else trials
         out["tests"][name] = side_by_platform(data, dv) | {"subset": subset}
     return out

@@ -13,6 +13,7 @@ import io
 import json
 import math
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +23,7 @@ from stimuli.labels import NEGATIVE_EMOTIONS, POSITIVE_EMOTIONS
 
 from . import chisquare, descriptives, logistic, mixed_models, participant_level, platforms, ttests, within_design
 from .apa import apa_chi2, apa_t, fmt_num, fmt_p
-from .load import RT_MAX, RT_MIN, LogError, Logs, load_logs
+from .load import RT_MAX, RT_MIN, SESSION_CHOICES, LogError, Logs, load_logs
 from .summary import mixed_stat, summary_sentences
 
 T_TESTS = {
@@ -62,7 +63,7 @@ def t_apa(res: dict) -> str:
     if "error" in res:
         return f"not computed: {res['error']}"
     w = res["welch"]
-    text = f"Welch {apa_t(w['t'], w['df'], w['p'])}, d = {fmt_num(res['cohen_d']['d'])}"
+    text = f"Welch {apa_t(w['t'], w['df'], w['p'])}, d_s = {fmt_num(res['cohen_d']['d'])}"
     if res["paper_variant"] == "student":
         s = res["student"]
         text += f" (Student, as in the paper: {apa_t(s['t'], s['df'], s['p'])})"
@@ -83,7 +84,12 @@ def chi_apa(res: dict) -> str:
 
 
 def paper_tests(trials: pd.DataFrame) -> tuple[dict, dict[str, pd.DataFrame]]:
-    """The six tests of §3.1.4 (keys as in results.json) and their tidy tables."""
+    """The six tests of §3.1.4 (keys as in results.json) and their tidy tables.
+
+    Pass every answered trial: the paper trimmed nothing (its intensity test has
+    df 2517.15 for 2,520 trials), so its statistics are reproduced only without
+    the RT trim. ``compute_results`` does so and says it in each entry's ``rule``.
+    """
     trials = trials if "valence" in trials.columns else with_valence(trials)
     results: dict = {}
     ttest_rows, chi_rows = [], []
@@ -115,29 +121,70 @@ MM_COLUMNS = ("model", "requested_formula", "fitted_formula", "formula", "subset
               "df", "p", "ci_low", "ci_high", "n_obs", "converged", "singular", "error")
 
 
-def fit_mixed_models(trials: pd.DataFrame) -> dict:
-    """Every mixed model of the report; one that cannot be fitted is reported, not fatal."""
+def _no_variance(data: pd.DataFrame, dv: str) -> str | None:
+    """Why ``dv`` cannot be modelled in ``data`` (no trials, or one value only), else None."""
+    if data.empty:
+        return "no trials in this subset"
+    values = data[dv].unique()
+    if len(values) > 1:
+        return None
+    if dv == "correct":
+        return f"no variance: every answer was {'correct' if values[0] == 1 else 'wrong'}"
+    return f"no variance: every {dv} is {values[0]:g}"
+
+
+def fit_mixed_models(trials: pd.DataFrame, rt_trials: pd.DataFrame | None = None) -> dict:
+    """Every mixed model of the report; one that cannot be fitted is reported, not fatal.
+
+    RT models use ``rt_trials`` (after RT trimming; default ``trials``), the others every trial.
+    """
+    rt_trials = trials if rt_trials is None else rt_trials
     mm = {}
     for key, (fn_name, compares) in MIXED_MODELS.items():
         fn = getattr(mixed_models, fn_name, None)
         if fn is None:
             mm[key] = {"error": f"model not available (analysis.mixed_models has no {fn_name})"}
             continue
+        data = rt_trials if key.startswith("rt") else trials
+        subset = _model_subset(data, key)
+        why = _no_variance(subset, "correct" if key.startswith("accuracy") else "intensity"
+                           if key == "intensity" else "rt")
+        n = subset["participant"].nunique()
+        if why is None and n < 3:
+            why = f"{n} participant(s): a random effect of participant needs at least 3"
+        if why:
+            mm[key] = {"error": f"not fitted: {why}", "compares": compares}
+            continue
         try:
-            mm[key] = fn(trials)
+            mm[key] = fn(data)
         except (ValueError, np.linalg.LinAlgError, FloatingPointError) as exc:
-            # e.g. one participant, or no positive trials
-            mm[key] = {"error": f"model not fitted: {exc}"}
+            # e.g. no positive trials, or a Hessian that cannot be inverted (separation)
+            mm[key] = {"error": f"not fitted: {exc}", "compares": compares}
             continue
         mm[key].setdefault("se_label", "SE")
         mm[key]["compares"] = compares
         mm[key]["apa"] = mixed_stat(mm[key])
+        mm[key]["n_participants_in_data"] = int(n)
     return mm
 
 
-def participant_tests(trials: pd.DataFrame) -> tuple[dict, dict[str, pd.DataFrame]]:
-    """Paired tests on participant means: each side contrast, RT valence, and side × valence for accuracy."""
-    correct = trials[trials["correct"] == 1]
+def _model_subset(data: pd.DataFrame, key: str) -> pd.DataFrame:
+    """The trials a model of MIXED_MODELS is fitted to (as the functions in mixed_models select them)."""
+    if key.startswith("rt"):
+        data = data[data["correct"] == 1]
+    if key in ("rt_positive_vs_negative", "accuracy_side_by_valence"):
+        data = data[data["emotion"].isin(POSITIVE_EMOTIONS + NEGATIVE_EMOTIONS)]
+    return data
+
+
+def participant_tests(trials: pd.DataFrame, rt_trials: pd.DataFrame | None = None
+                      ) -> tuple[dict, dict[str, pd.DataFrame]]:
+    """Paired tests on participant means: each side contrast, RT valence, and side × valence for accuracy.
+
+    RT tests use the correct trials of ``rt_trials`` (after RT trimming; default ``trials``).
+    """
+    rt_trials = trials if rt_trials is None else rt_trials
+    correct = rt_trials[rt_trials["correct"] == 1]
     pl = {"rt": participant_level.paired_side_test(correct, "rt"),
           "intensity": participant_level.paired_side_test(trials, "intensity"),
           "accuracy": participant_level.paired_side_test(trials, "correct"),
@@ -150,12 +197,25 @@ def participant_tests(trials: pd.DataFrame) -> tuple[dict, dict[str, pd.DataFram
     diffs = (acc.reindex(columns=["left", "right"]).eval("left - right").rename("side_diff").reset_index())
     pl["accuracy_side_by_valence"] = participant_level.paired_condition_test(
         diffs, "side_diff", "valence", ("positive", "negative"))
-    for r in pl.values():
+    everyone = sorted(trials["participant"].unique())
+    for key, r in pl.items():
+        # A participant absent from the test's trials altogether (e.g. no correct trial left after trimming)
+        # is dropped as surely as one missing a side: named either way.
+        data = correct if key.startswith("rt") else trials
+        present = set(data["participant"])
+        named = {d["participant"] for d in r.get("dropped", [])}
+        r["dropped"] = r.get("dropped", []) + [
+            {"participant": p, "reason": "no trials in this test's subset" + (" (no correct trial within the RT "
+                                                                               "window)" if key.startswith("rt")
+                                                                               else "")}
+            for p in everyone if p not in present and p not in named]
         r["apa"] = r.get("error") or apa_t(r["t"], r["df"], r["p"])
     table = pd.DataFrame(
         [{"measure": k, "contrast": " - ".join(v.get("levels", ["left", "right"])),
-          **{f: v.get(f) for f in ("n_participants", "t", "df", "p", "mean_diff", "ci_low", "ci_high", "cohen_d",
-                                   "wilcoxon_p", "error")}} for k, v in pl.items()])
+          **{f: v.get(f) for f in ("n_participants", "t", "df", "p", "mean_diff", "ci_low", "ci_high", "d_z", "d_av",
+                                   "wilcoxon_p", "error")},
+          "dropped": "; ".join(f"{d['participant']} ({d['reason']})" for d in v.get("dropped", []))}
+         for k, v in pl.items()])
     means = {"rt": participant_level.participant_side_means(correct, "rt"),
              "intensity": participant_level.participant_side_means(trials, "intensity"),
              "accuracy": participant_level.participant_side_means(trials, "correct")}
@@ -174,15 +234,22 @@ def valence_interaction(trials: pd.DataFrame, pl: dict, mm: dict) -> dict:
     out = {"question": "does the left-right accuracy difference depend on valence (positive vs negative)?",
            "trial_level": tl, "participant_level": pl["accuracy_side_by_valence"],
            "mixed_model": {k: m.get(k) for k in ("model", "coef", "se", "se_label", "z", "df", "p", "ci_low",
-                                                  "ci_high", "fitted_formula", "error") if k in m}}
-    for source in ("mixed_model", "participant_level", "trial_level"):
+                                                  "ci_high", "fitted_formula", "error", "prior",
+                                                  "glmer_sensitivity") if k in m}}
+    # The verdict comes from a test that treats participants (and photos) as random; the trial-level
+    # regression never gives it, even when it is the only one computed (e.g. 1-2 participants).
+    for source in ("mixed_model", "participant_level"):
         r = out[source]
-        if "error" not in r and r.get("p") is not None:
+        if "error" not in r and r.get("p") is not None and not _isnan(r["p"]):
             out.update({"p": r["p"], "p_source": source})
             break
     else:
         out.update({"p": None, "p_source": None})
     return out
+
+
+def _isnan(x) -> bool:
+    return isinstance(x, float) and math.isnan(x)
 
 
 def _tables_of(results: dict) -> dict[str, pd.DataFrame]:
@@ -207,21 +274,90 @@ def _tables_of(results: dict) -> dict[str, pd.DataFrame]:
     return tables
 
 
+PAPER_RULE = ("all answered trials, as in the paper (no RT trimming: its intensity test has df 2517.15 for "
+              "2,520 trials)")
+# results.json paths of the tests the report recommends (docs/analysis.md, "Which result to trust").
+# Everything else with a p value is shown for comparison and carries "recommended": false.
+RECOMMENDED = ("participant_level.rt", "participant_level.intensity", "participant_level.accuracy",
+               "mixed_models.rt", "mixed_models.intensity", "mixed_models.accuracy",
+               "mixed_models.rt_positive_vs_negative", "mixed_models.accuracy_side_by_valence",
+               "accuracy_side_by_valence.mixed_model")
+
+
+def _flag_recommended(results: dict) -> list[str]:
+    """Set ``recommended`` on every test entry; return the recommended paths (those present)."""
+    entries = {k: results[k] for k in (*T_TESTS, *CHI2_TESTS)}
+    entries |= {f"participant_level.{k}": v for k, v in results["participant_level"].items()}
+    for k, v in results["mixed_models"].items():
+        entries[f"mixed_models.{k}"] = v
+        if isinstance(v.get("glmer_sensitivity"), dict):
+            entries[f"mixed_models.{k}.glmer_sensitivity"] = v["glmer_sensitivity"]
+    inter = results["accuracy_side_by_valence"]
+    entries |= {f"accuracy_side_by_valence.{k}": inter[k] for k in ("mixed_model", "participant_level", "trial_level")}
+    entries["accuracy_side_by_emotion"] = results["accuracy_side_by_emotion"]
+    for k, t in results["within_design"].get("tests", {}).items():
+        entries[f"within_design.tests.{k}"] = t
+    for k, t in results["platform_comparison"].get("tests", {}).items():
+        entries[f"platform_comparison.tests.{k}"] = t
+    # The 2 x 2 within-design ANOVA and the platform comparison are the only tests of their question,
+    # on participant means: recommended.
+    recommended = set(RECOMMENDED) | {k for k in entries if k.startswith(("within_design.", "platform_comparison."))}
+    for k, v in entries.items():
+        v["recommended"] = k in recommended
+    return [k for k in entries if k in recommended]
+
+
+def _dropped_warnings(results: dict, everyone: list[str]) -> list[str]:
+    """One warning per test that left out analysed participants, naming them and why."""
+    out = []
+    for key, r in results["participant_level"].items():
+        if r.get("dropped"):
+            out.append(f"participant-level test '{key}': {len(r['dropped'])} participant(s) left out: "
+                       + ", ".join(f"{d['participant']} ({d['reason']})" for d in r["dropped"]))
+    for key, m in results["mixed_models"].items():
+        n = m.get("n_participants")
+        if "error" not in m and n is not None and n < len(everyone):
+            out.append(f"mixed model '{key}': {len(everyone) - n} participant(s) have no trial in its subset "
+                       f"({m.get('subset', '')}) and are not in it")
+    return out
+
+
 def compute_results(logs: Logs) -> tuple[dict, dict[str, pd.DataFrame]]:
-    """All statistics of the report as (results.json dict, tidy tables by name)."""
+    """All statistics of the report as (results.json dict, tidy tables by name).
+
+    The paper's six tests get every answered trial (the paper's rule); the RT
+    analyses the report recommends get the trials inside the RT window
+    (``logs.rt_trials``); intensity and accuracy always keep every answered trial.
+    Warnings raised by the statistics libraries are not printed: degenerate cases
+    are detected and reported per test, and anything else the libraries say is
+    kept in ``meta['computation_messages']``.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        results, tables = _compute(logs)
+    results["meta"]["computation_messages"] = list(dict.fromkeys(
+        f"{w.category.__name__}: {w.message}" for w in caught))
+    return results, tables
+
+
+def _compute(logs: Logs) -> tuple[dict, dict[str, pd.DataFrame]]:
     trials = with_valence(logs.trials)
+    rt_trials = with_valence(logs.rt_trials)
     results, tables = paper_tests(trials)
-    results["participant_level"], pl_tables = participant_tests(trials)
+    for name in (*T_TESTS, *CHI2_TESTS):
+        results[name]["rule"] = PAPER_RULE
+    results["participant_level"], pl_tables = participant_tests(trials, rt_trials)
     tables.update(pl_tables)
-    results["mixed_models"] = fit_mixed_models(trials)
+    results["mixed_models"] = fit_mixed_models(trials, rt_trials)
     results["accuracy_side_by_valence"] = valence_interaction(trials, results["participant_level"],
                                                               results["mixed_models"])
     results["accuracy_side_by_emotion"] = logistic.side_by_emotion(trials)
-    results["within_design"] = within_design.analyse(trials)
-    results["platform_comparison"] = platforms.analyse(trials)
+    results["within_design"] = within_design.analyse(trials, rt_trials)
+    results["platform_comparison"] = platforms.analyse(trials, rt_trials)
+    results["recommended"] = _flag_recommended(results)
     tables.update(_tables_of(results))
 
-    correct = trials[trials["correct"] == 1]
+    correct = rt_trials[rt_trials["correct"] == 1]
     tables["descriptives"] = pd.concat([
         descriptives.group_summary(correct, "rt", ["visible_half"]),
         descriptives.group_summary(correct, "rt", ["emotion", "visible_half"]),
@@ -234,6 +370,9 @@ def compute_results(logs: Logs) -> tuple[dict, dict[str, pd.DataFrame]]:
     tables["left_out_sessions"] = logs.left_out
     restarted = trials.loc[trials["restarted"] > 0, ["file", "line", "participant", "session", "trial", "restarted"]]
     tables["restarted_trials"] = restarted
+    tables["reshown_trials"] = trials.loc[trials["reshown"] > 0, ["file", "line", "participant", "session", "trial",
+                                                                   "stimulus"]] if "reshown" in trials else \
+        pd.DataFrame(columns=["file", "line", "participant", "session", "trial", "stimulus"])
     results["per_emotion"] = tables["per_emotion_accuracy"].to_dict("records")
     results["sessions"] = logs.sessions.to_dict("records")
     results["left_out_sessions"] = logs.left_out.to_dict("records")
@@ -251,8 +390,16 @@ def compute_results(logs: Logs) -> tuple[dict, dict[str, pd.DataFrame]]:
                                              "n_above_max": int((ex["kind"] == "rt_above_max").sum())},
                              "rows": ex.to_dict("records")}
     sessions = logs.sessions
+    everyone = sorted(trials["participant"].unique())
+    results["warnings"] = list(logs.warnings) + _dropped_warnings(results, everyone)
     results["meta"] = {"n_participants": int(trials["participant"].nunique()),
                        "n_sessions": int(len(sessions)), "n_trials": int(len(trials)),
+                       "n_trials_rt": int(len(rt_trials)),
+                       "n_correct_trials": int((trials["correct"] == 1).sum()),
+                       "n_correct_trials_rt": int(len(correct)),
+                       "n_browser_timing_sessions": int(sessions["browser_timing"].sum())
+                       if "browser_timing" in sessions else 0,
+                       "n_reshown_trials": int(trials["reshown"].sum()) if "reshown" in trials else 0,
                        "n_incomplete_sessions": int(sessions["incomplete"].sum()),
                        "n_simulated_sessions": int(sessions["simulated"].sum()) if "simulated" in sessions else 0,
                        "n_unverified_timing_sessions": int(sessions["unverified_timing"].sum())
@@ -291,19 +438,28 @@ def _clean(obj):
 
 def write_outputs(results: dict, tables: dict[str, pd.DataFrame], trials: pd.DataFrame, out: Path) -> Path:
     """results.json, CSVs, PNG figures and report.html into ``out``; returns the HTML path."""
+    out.mkdir(parents=True, exist_ok=True)
+    with warnings.catch_warnings():
+        # Figures of degenerate data (one participant, no variance) make matplotlib/numpy warn; the report
+        # already says what could not be computed.
+        warnings.simplefilter("ignore")
+        return _write_outputs(results, tables, trials, out)
+
+
+def _write_outputs(results: dict, tables: dict[str, pd.DataFrame], trials: pd.DataFrame, out: Path) -> Path:
     from . import figures
     from .html import render_html
 
-    out.mkdir(parents=True, exist_ok=True)
+    rt_trials = trials[~trials["rt_trimmed"]] if "rt_trimmed" in trials else trials
     (out / "results.json").write_text(json.dumps(_clean(results), indent=2, allow_nan=False) + "\n",
                                       encoding="utf-8")
     for name, df in tables.items():
         df.to_csv(out / f"{name}.csv", index=False)
     wide = {"RT (s), correct trials": participant_level.participant_side_means(
-                trials[trials["correct"] == 1], "rt"),
+                rt_trials[rt_trials["correct"] == 1], "rt"),
             "intensity": participant_level.participant_side_means(trials, "intensity"),
             "proportion correct": participant_level.participant_side_means(trials, "correct")}
-    figs = {"rt_distribution": figures.rt_distribution(trials), "rt_by_emotion": figures.rt_by_emotion(trials),
+    figs = {"rt_distribution": figures.rt_distribution(rt_trials), "rt_by_emotion": figures.rt_by_emotion(rt_trials),
             "accuracy_by_emotion": figures.accuracy_by_emotion_plot(trials),
             "confusion_matrices": figures.confusion_matrices(trials),
             "intensity_distribution": figures.intensity_distribution(trials),
@@ -311,7 +467,7 @@ def write_outputs(results: dict, tables: dict[str, pd.DataFrame], trials: pd.Dat
     if results["within_design"].get("design") == "crossed":
         figs["half_by_image_side"] = figures.half_by_image_side_plot(results["within_design"]["tests"])
     if results["platform_comparison"].get("compared"):
-        figs["platform_side_effects"] = figures.platform_side_effects(trials)
+        figs["platform_side_effects"] = figures.platform_side_effects(rt_trials)
     pngs = {}
     for name, fig in figs.items():
         buf = io.BytesIO()
@@ -341,14 +497,22 @@ def main(argv=None) -> int:
     parser.add_argument("--include-simulated", action="store_true",
                         help="analyse sessions whose sidecar says simulated: true (left out and listed by default)")
     parser.add_argument("--rt-min", type=float, default=RT_MIN, metavar="S",
-                        help="trials with rt below S seconds are anticipations, removed and listed "
-                             f"(default {RT_MIN:g})")
+                        help="trials with rt below S seconds are anticipations, left out of the RT analyses (the "
+                             f"recommended ones; the paper's tests keep every trial) and listed (default {RT_MIN:g})")
     parser.add_argument("--rt-max", type=float, default=RT_MAX, metavar="S",
-                        help=f"trials with rt above S seconds are lapses, removed and listed (default {RT_MAX:g})")
+                        help=f"trials with rt above S seconds are lapses, left out of the RT analyses and listed "
+                             f"(default {RT_MAX:g})")
+    parser.add_argument("--sessions", default="first", metavar="WHICH",
+                        help=f"{SESSION_CHOICES}: which session(s) of each participant to analyse: the first "
+                             "(default; later ones are listed), all of them pooled, or session N")
+    parser.add_argument("--exclude-reshown", action="store_true",
+                        help="leave out trials shown again after a stopped session (column reshown = 1; kept and "
+                             "listed by default)")
     args = parser.parse_args(argv)
     try:
         logs = load_logs(args.logdir, exclude_invalid=args.exclude_invalid, include_simulated=args.include_simulated,
-                         rt_min=args.rt_min, rt_max=args.rt_max)
+                         rt_min=args.rt_min, rt_max=args.rt_max, sessions=args.sessions,
+                         exclude_reshown=args.exclude_reshown)
     except LogError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -358,6 +522,8 @@ def main(argv=None) -> int:
               file=sys.stderr)
         return 1
     results, tables = compute_results(logs)
+    for line in results["warnings"]:
+        print(f"warning: {line}", file=sys.stderr)
     out = Path(args.out) if args.out else Path(args.logdir) / "report"
     html_path = write_outputs(results, tables, with_valence(logs.trials), out)
     for line in apa_summary(results):

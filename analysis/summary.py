@@ -47,22 +47,65 @@ def mixed_stat(mm: dict, d: int = 3) -> str:
     return f"b = {fmt_num(mm['coef'], d)}, {label} = {fmt_num(mm['se'], d)}, {stat}"
 
 
-def _model_name(mm: dict) -> str:
-    """'a logistic mixed model (correct ~ side + (1 + side || participant) + ...)': the model actually fitted."""
+LOGISTIC_PRIOR = "a gamma(2) prior on the random-effect SDs, as blme::bglmer"
+
+
+def _is_logistic(mm: dict) -> bool:
     formula = mm.get("fitted_formula") or mm.get("formula", "")
-    kind = "logistic mixed model" if "logistic" in mm.get("model", "") or "logit" in formula else "linear mixed model"
-    return f"a {kind} ({formula})"
+    return "logistic" in mm.get("model", "") or "logit" in formula
+
+
+def _model_name(mm: dict) -> str:
+    """The model actually fitted, e.g. 'a linear mixed model (log_rt ~ side + ...)'; a logistic one names its prior.
+
+    The logistic models are penalised (a prior on the random-effect SDs), so their
+    estimates are not plain glmer's: every sentence that quotes one says so.
+    """
+    formula = mm.get("fitted_formula") or mm.get("formula", "")
+    if _is_logistic(mm):
+        return f"a logistic GLMM with {mm.get('prior') or LOGISTIC_PRIOR} ({formula})"
+    return f"a linear mixed model ({formula})"
+
+
+def _sensitivity(mm: dict) -> str:
+    """The glmer fit without the prior, beside the penalised one, and whether they disagree about p < .05."""
+    g = mm.get("glmer_sensitivity")
+    if not isinstance(g, dict):
+        return ""
+    if not _ok(g):
+        return f" Without the prior (as lme4::glmer) the model could not be fitted ({g.get('error', 'no p value')})."
+    text = (f" Without the prior (as lme4::glmer, {g.get('fitted_formula') or g.get('formula', '')}): "
+            f"{mixed_stat(g)}.")
+    if g.get("disagree_at_05"):
+        text += (f" The two fits disagree about p < .05 (with the prior {fmt_p(mm['p'])}, without it "
+                 f"{fmt_p(g['p'])}): read this result as inconclusive.")
+    return text
+
+
+def _why(**tests) -> str:
+    """'participant level: need at least 3 ...; mixed model: ...' for the tests that could not be computed."""
+    return "; ".join(f"{name.replace('_', ' ')}: {r.get('error', 'no data')}" for name, r in tests.items()
+                     if isinstance(r, dict) and not _ok(r)) or "no data"
+
+
+def _d(pl: dict) -> str:
+    """Cohen's d for the paired test: d_z (mean difference / SD of the differences), d_av beside it."""
+    if "d_z" in pl:
+        return f"d_z = {fmt_num(pl['d_z'])}, d_av = {fmt_num(pl['d_av'])}"
+    return f"d = {fmt_num(pl['cohen_d'])}" if "cohen_d" in pl else ""
 
 
 def _side_sentence(key: str, pl: dict, mm: dict) -> str:
     noun, unit, d, (more, less) = SIDE_MEASURES[key]
     u = f" {unit}" if unit else ""
+    if not _ok(pl) and not _ok(mm):
+        return f"Could not be tested: left vs right {noun} ({_why(participant_level=pl, mixed_model=mm)})."
     if not _ok(pl):
-        text = f"The participant-level test of {noun} was not computed ({pl.get('error', 'no data')})."
+        text = f"The participant-level test of {noun} could not be computed ({pl.get('error', 'no data')})."
     else:
         m = pl["means"]
         diff = (f"difference {fmt_num(pl['mean_diff'], d)}{u}, {ci(pl['ci_low'], pl['ci_high'], d)}, "
-                f"{apa_t(pl['t'], pl['df'], pl['p'])}, d = {fmt_num(pl['cohen_d'])}")
+                f"{apa_t(pl['t'], pl['df'], pl['p'])}, {_d(pl)}")
         means = f"M = {fmt_num(m['left'], d)} vs {fmt_num(m['right'], d)}{u}"
         if pl["p"] < ALPHA:
             # For RT a positive left − right difference means slower responses to the left half.
@@ -83,15 +126,20 @@ def _side_sentence(key: str, pl: dict, mm: dict) -> str:
         elif key == "intensity":
             est = (f"the left − right difference was {fmt_num(mm['coef'])} rating points, "
                    f"{ci(mm['ci_low'], mm['ci_high'])}; ")
-        text += f" In {_model_name(mm)}, {est}{mixed_stat(mm)}."
+        text += f" In {_model_name(mm)}, {est}{mixed_stat(mm)}." + _sensitivity(mm)
     elif isinstance(mm, dict) and mm.get("error"):
-        text += f" The mixed model was not fitted ({mm['error']})."
+        text += f" The mixed model could not be fitted ({mm['error']})."
     return text
 
 
 def _valence_interaction(res: dict) -> str:
     inter = res.get("accuracy_side_by_valence", {})
     tl, mm, pl = inter.get("trial_level", {}), inter.get("mixed_model", {}), inter.get("participant_level", {})
+    # Only the mixed model or the participant-level test may give the verdict: the trial-level regression
+    # treats trials as independent (see the trust box), so alone it is no test of the question.
+    if not _ok(mm) and not _ok(pl):
+        return ("Could not be tested: the side × valence interaction for accuracy "
+                f"({_why(mixed_model=mm, participant_level=pl)}).")
     parts = []
     if _ok(mm):
         parts.append(f"side × valence interaction in {_model_name(mm)}: {mixed_stat(mm)}")
@@ -100,19 +148,19 @@ def _valence_interaction(res: dict) -> str:
                      f"{fmt_num(pl['mean_diff'], 3)}, {ci(pl['ci_low'], pl['ci_high'], 3)}, "
                      f"{apa_t(pl['t'], pl['df'], pl['p'])}")
     if _ok(tl):
-        parts.append(f"trial-level logistic regression: b = {fmt_num(tl['coef'], 3)}, SE = {fmt_num(tl['se'], 3)}, "
-                     f"z = {fmt_num(tl['z'])}, {fmt_p(tl['p'])}")
-    if not parts:
-        why = "; ".join(dict.fromkeys(r["error"] for r in (mm, pl, tl) if isinstance(r, dict) and r.get("error")))
-        return f"The side × valence interaction for accuracy could not be tested ({why or 'no data'})."
+        parts.append(f"trial-level logistic regression, trials independent: b = {fmt_num(tl['coef'], 3)}, "
+                     f"SE = {fmt_num(tl['se'], 3)}, z = {fmt_num(tl['z'])}, {fmt_p(tl['p'])}")
     p = inter.get("p")
-    verdict = ("The left-half accuracy advantage differed significantly between positive and negative emotions"
-               if p is not None and p < ALPHA else
-               "The left-half accuracy advantage did not differ significantly between positive and negative emotions")
-    text = f"{verdict} ({'; '.join(parts)})."
+    if p is None:
+        p = (mm if _ok(mm) else pl)["p"]
+    verdict = ("The left − right accuracy difference differed significantly between positive and negative emotions"
+               if p < ALPHA else
+               "The left − right accuracy difference did not differ significantly between positive and negative "
+               "emotions")
+    text = f"{verdict} ({'; '.join(parts)})." + (_sensitivity(mm) if _ok(mm) else "")
     pos = res.get("accuracy_positive_left_vs_right", {}).get("pearson", {}).get("p")
     neg = res.get("accuracy_negative_left_vs_right", {}).get("pearson", {}).get("p")
-    if p is not None and p >= ALPHA and pos is not None and neg is not None and (pos < ALPHA) != (neg < ALPHA):
+    if p >= ALPHA and pos is not None and neg is not None and (pos < ALPHA) != (neg < ALPHA):
         text += (" A significant side effect in one valence and a non-significant one in the other therefore "
                  "does not show that the side effect depends on valence (Gelman & Stern 2006).")
     return text
@@ -120,30 +168,31 @@ def _valence_interaction(res: dict) -> str:
 
 def _rt_valence(res: dict) -> str:
     """Positive vs negative RT. Valence varies between photos, not within them, so a participant-level
-    test treats the photos as fixed (Clark 1973): the verdict comes from the mixed model, which has
-    a photo random effect, and the participant-level test is given as a description."""
+    test treats the photos as fixed (Clark 1973): the verdict comes only from the mixed model, which has
+    a photo random effect; the participant-level test is given as a description."""
     pl = res["participant_level"].get("rt_positive_vs_negative", {})
     mm = res["mixed_models"].get("rt_positive_vs_negative", {})
-    parts = []
-    judge = mm if _ok(mm) else pl
-    if _ok(judge):
-        diff = judge["coef"] if judge is mm else judge["mean_diff"]
-        parts.append(f"Correct responses to positive emotions were {'faster' if diff < 0 else 'slower'} than to "
-                     "negative emotions" if judge["p"] < ALPHA else
-                     "Correct-trial RT did not differ significantly between positive and negative emotions")
-    if _ok(mm):
-        ratio = (f"RTs to positive emotions were {fmt_num(mm['ratio'], 3)} times those to negative ones, "
-                 f"{ci(mm['ratio_ci_low'], mm['ratio_ci_high'], 3)}; " if "ratio" in mm else "")
-        parts.append(f"in {_model_name(mm)}, {ratio}{mixed_stat(mm)}")
+    if not _ok(mm):
+        text = (f"Could not be tested: RT for positive vs negative emotions (mixed model: "
+                f"{mm.get('error', 'no data')}).")
+        if _ok(pl):
+            text += (f" Descriptively, participant means were M = {fmt_num(pl['means']['positive'], 3)} vs "
+                     f"{fmt_num(pl['means']['negative'], 3)} s (a paired test of these treats the photos as fixed "
+                     "and is no test of the question).")
+        return text
+    diff = mm["coef"]
+    parts = [f"Correct responses to positive emotions were {'faster' if diff < 0 else 'slower'} than to "
+             "negative emotions" if mm["p"] < ALPHA else
+             "Correct-trial RT did not differ significantly between positive and negative emotions"]
+    ratio = (f"RTs to positive emotions were {fmt_num(mm['ratio'], 3)} times those to negative ones, "
+             f"{ci(mm['ratio_ci_low'], mm['ratio_ci_high'], 3)}; " if "ratio" in mm else "")
+    parts.append(f"in {_model_name(mm)}, {ratio}{mixed_stat(mm)}")
     if _ok(pl):
         means = f"M = {fmt_num(pl['means']['positive'], 3)} vs {fmt_num(pl['means']['negative'], 3)} s"
         parts.append(f"participant means {means}, difference {fmt_num(pl['mean_diff'], 3)} s, "
-                     f"{ci(pl['ci_low'], pl['ci_high'], 3)}, paired {apa_t(pl['t'], pl['df'], pl['p'])}"
-                     + (" (this test treats the photos as fixed, so it overstates the evidence)" if _ok(mm) else ""))
-    if not parts:
-        why = "; ".join(dict.fromkeys(r["error"] for r in (pl, mm) if r.get("error")))
-        return f"RT for positive vs negative emotions could not be compared ({why or 'no data'})."
-    return f"{parts[0]}: {'; '.join(parts[1:])}." if len(parts) > 1 else f"{parts[0]}."
+                     f"{ci(pl['ci_low'], pl['ci_high'], 3)}, paired {apa_t(pl['t'], pl['df'], pl['p'])} "
+                     "(this test treats the photos as fixed, so it overstates the evidence)")
+    return f"{parts[0]}: {'; '.join(parts[1:])}."
 
 
 def _trial_level(res: dict) -> str:
@@ -164,17 +213,18 @@ def _trial_level(res: dict) -> str:
 def _sample(res: dict) -> str:
     meta, ex = res["meta"], res["exclusions"]
     text = (f"The analysis includes {meta['n_participants']} participants ({meta['n_sessions']} sessions, "
-            f"{meta['n_trials']} trials).")
+            f"{meta['n_trials']} answered trials).")
     trim = ex.get("rt_trimming", {})
     n_trim = trim.get("n_below_min", 0) + trim.get("n_above_max", 0)
+    if "n_trials_rt" in meta:
+        window = f"{fmt_num(trim.get('rt_min', 0.2), 1)}–{fmt_num(trim.get('rt_max', 10), 1)} s"
+        text += (f" Intensity, accuracy and the paper's tests use all {meta['n_trials']} (the paper's rule); the "
+                 f"RT analyses use the {meta['n_correct_trials_rt']} correct trials with an RT within {window} (of "
+                 f"{meta['n_correct_trials']} correct trials; {n_trim} trial(s) outside the window)"
+                 + (", except the paper's RT tests, which keep them." if n_trim else "."))
     n_invalid = ex.get("n_rows_invalid", 0)
-    if n_trim or n_invalid:
-        parts = []
-        if n_invalid:
-            parts.append(f"{n_invalid} invalid")
-        if n_trim:
-            parts.append(f"{n_trim} with RTs outside {fmt_num(trim['rt_min'], 1)}–{fmt_num(trim['rt_max'], 1)} s")
-        text += f" Excluded trials: {', '.join(parts)}."
+    if n_invalid:
+        text += f" {n_invalid} invalid trial(s) were excluded from every analysis (--exclude-invalid)."
     if meta.get("n_incomplete_sessions"):
         text += (f" {meta['n_incomplete_sessions']} session(s) were incomplete and are analysed with the trials "
                  "they have.")

@@ -92,13 +92,17 @@ def half_by_image_side(trials: pd.DataFrame, dv: str) -> dict:
     return out
 
 
-def analyse(trials: pd.DataFrame) -> dict:
-    """``design_of`` plus, for a crossed design, the 2 × 2 analysis of RT, intensity and accuracy."""
+def analyse(trials: pd.DataFrame, rt_trials: pd.DataFrame | None = None) -> dict:
+    """``design_of`` plus, for a crossed design, the 2 × 2 analysis of RT, intensity and accuracy.
+
+    ``rt_trials``: the trials the RT analysis uses (after RT trimming); default ``trials``.
+    """
     out = design_of(trials)
     if out["design"] != "crossed":
         return out
     out["tests"] = {}
+    rt_trials = trials if rt_trials is None else rt_trials
     for name, (dv, subset) in MEASURES.items():
-        data = trials[trials["correct"] == 1] if name == "rt" else trials
+        data = rt_trials[rt_trials["correct"] == 1] if name == "rt" else trials
         out["tests"][name] = half_by_image_side(data, dv) | {"subset": subset}
     return out

@@ -30,7 +30,9 @@ def test_paired_test_matches_scipy_on_hand_aggregated_means(trials, dv):
     assert r["mean_diff"] == pytest.approx((m["left"] - m["right"]).mean())
     ci = ref.confidence_interval()
     assert (r["ci_low"], r["ci_high"]) == pytest.approx((ci.low, ci.high))
-    assert np.sign(r["cohen_d"]) == np.sign(r["mean_diff"])
+    d = m["left"] - m["right"]
+    assert r["d_z"] == pytest.approx(d.mean() / d.std(ddof=1))
+    assert r["d_av"] == pytest.approx(d.mean() / ((m["left"].std() + m["right"].std()) / 2))
     assert r["wilcoxon_p"] == pytest.approx(stats.wilcoxon(m["left"], m["right"]).pvalue)
 
 
@@ -38,6 +40,14 @@ def test_participant_missing_a_side_is_counted_not_hidden(trials):
     cut = trials[~((trials["participant"] == "P02") & (trials["visible_half"] == "left"))]
     r = paired_side_test(cut, "intensity")
     assert r["n_participants"] == 7 and r["n_dropped_missing_side"] == 1 and r["df"] == 6
+    assert r["dropped"] == [{"participant": "P02", "reason": "no left trials in this subset"}]
+
+
+def test_no_variance_in_the_differences_gives_no_test_and_no_numpy_warning(trials, recwarn):
+    r = paired_side_test(trials.assign(correct=1), "correct")
+    assert "t" not in r and "p" not in r
+    assert r["error"].startswith("no variance") and "every answer in both conditions correct" in r["error"]
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
 
 
 def test_positive_vs_negative_rt_is_a_paired_test_of_participant_means(trials):
