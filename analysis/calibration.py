@@ -71,6 +71,11 @@ TESTS = [
     ("mixed_models.accuracy.p", "mixed model", "accuracy left vs right (logistic GLMM, Wald z)"),
     ("mixed_models.rt_positive_vs_negative.p", "mixed model", "RT positive vs negative (log RT, LMM)"),
     ("mixed_models.accuracy_side_by_valence.p", "mixed model", "accuracy side × valence (logistic GLMM)"),
+    # The same two logistic models without the SD prior (glmer), shown in the report as sensitivity rows.
+    ("mixed_models.accuracy.glmer_sensitivity.p", "mixed model, no prior",
+     "accuracy left vs right (GLMM by maximum likelihood, as glmer; sensitivity)"),
+    ("mixed_models.accuracy_side_by_valence.glmer_sensitivity.p", "mixed model, no prior",
+     "accuracy side × valence (GLMM by maximum likelihood, as glmer; sensitivity)"),
 ]
 # Participant-level tests average over photos, so they are recommended only for the side
 # contrasts (both halves of every photo): for valence, which differs *between* photos, the

@@ -27,6 +27,13 @@ data sets, and its z test then rejected a true null in 10.1 % of 298 simulated
 studies (the penalised fit: 5.7 %; benchmarks/RESULTS.md). The linear models,
 at 5-7 % without it, keep lme4's criterion. ``benchmarks/calibration.py``
 measures the type-I error of every test on null data with random slopes.
+
+The prior is declared in every logistic result (``prior``, and ``se_label`` says the
+SE is the penalised fit's), and each logistic result carries ``glmer_sensitivity``:
+the same model on the same data fitted *without* the prior (maximum likelihood, as
+``lme4::glmer``) and simplified by the linear models' rule (zero-variance and
+non-converged terms dropped), with ``disagree_at_05`` when the two p values fall
+on different sides of .05. A reader sees what the prior changes.
 """
 
 from __future__ import annotations
@@ -40,6 +47,16 @@ from .lme import MixedFit, RandomTerm, fit_glmer, fit_lmm
 
 PARTICIPANT, PHOTO = "participant", "photo_id"
 SD_PRIOR_SHAPE = 2.0  # logistic models: gamma(2, 0) on each random-effect SD (Chung et al. 2013)
+PRIOR = "gamma(2) prior on the random-effect SDs, as blme::bglmer"
+SE_LABEL = {"gaussian": "SE",
+            "prior": "SE of the penalised fit (gamma(2) prior on the random-effect SDs)",
+            "ml": "SE of the maximum-likelihood fit (no prior, as lme4::glmer)"}
+MODEL_TEXT = {
+    "gaussian": "linear mixed model (REML; t tests with Satterthwaite df)",
+    "prior": "logistic mixed model (Laplace approximation with a gamma(2) prior on the random-effect SDs, "
+             "as blme::bglmer; Wald z tests)",
+    "ml": "logistic mixed model (Laplace approximation, maximum likelihood without a prior, as lme4::glmer; "
+          "zero-variance terms dropped as in the linear models; Wald z tests)"}
 
 
 def coded(data: pd.DataFrame) -> pd.DataFrame:
@@ -83,9 +100,18 @@ def _term_to_drop(fit: MixedFit) -> tuple[RandomTerm, str]:
     return fit.terms[i], why
 
 
+_DEFAULT = object()
+
+
 def fit_simplified(data: pd.DataFrame, dv: str, fixed: list[str], terms: list[RandomTerm],
-                   family: str = "gaussian") -> tuple[MixedFit, list[str]]:
-    """Fit the maximal model, then simplify by the module's rule; returns (fit, steps taken)."""
+                   family: str = "gaussian", sd_prior_shape=_DEFAULT) -> tuple[MixedFit, list[str]]:
+    """Fit the maximal model, then simplify by the module's rule; returns (fit, steps taken).
+
+    ``sd_prior_shape`` (logistic only): the gamma shape of the SD prior; by default
+    ``SD_PRIOR_SHAPE``; ``None`` fits by maximum likelihood (glmer).
+    """
+    if sd_prior_shape is _DEFAULT:
+        sd_prior_shape = SD_PRIOR_SHAPE
     for group in {t.group for t in terms}:
         n = data[group].nunique()
         if n < 3:
@@ -94,7 +120,7 @@ def fit_simplified(data: pd.DataFrame, dv: str, fixed: list[str], terms: list[Ra
     terms, steps = list(terms), []
     while True:
         fit = (fit_lmm(data, dv, fixed, terms) if family == "gaussian" else
-               fit_glmer(data, dv, fixed, terms, sd_prior_shape=SD_PRIOR_SHAPE))
+               fit_glmer(data, dv, fixed, terms, sd_prior_shape=sd_prior_shape))
         if (fit.converged and not fit.singular) or not terms:
             return fit, steps
         drop, why = _term_to_drop(fit)
@@ -103,17 +129,17 @@ def fit_simplified(data: pd.DataFrame, dv: str, fixed: list[str], terms: list[Ra
 
 
 def _summary(fit: MixedFit, steps: list[str], term: str, dv: str, fixed: list[str],
-             requested: list[RandomTerm], subset: str) -> dict:
+             requested: list[RandomTerm], subset: str, prior: bool = True) -> dict:
+    """One model's result dict; ``prior`` says whether a logistic fit used the SD prior."""
     row = fit.row(term)
     gaussian = fit.family == "gaussian"
+    kind = "gaussian" if gaussian else ("prior" if prior else "ml")
     var = {(r.group, r.term): r.variance for r in fit.random.itertuples()}
     out = {
-        "model": ("linear mixed model (REML; t tests with Satterthwaite df)" if gaussian else
-                  "logistic mixed model (Laplace approximation with a gamma(2) prior on the random-effect "
-                  "SDs, as blme::bglmer; Wald z tests)"),
+        "model": MODEL_TEXT[kind], "prior": PRIOR if kind == "prior" else None,
         "formula": formula(dv, fixed, fit.terms), "requested_formula": formula(dv, fixed, requested),
         "fitted_formula": formula(dv, fixed, fit.terms), "subset": subset, "term": term,
-        "coef": row["coef"], "se": row["se"], "se_label": "SE", "statistic": "t" if gaussian else "z",
+        "coef": row["coef"], "se": row["se"], "se_label": SE_LABEL[kind], "statistic": "t" if gaussian else "z",
         "z": row["stat"], "df": row["df"] if gaussian else None, "p": row["p"],
         "ci_low": row["ci_low"], "ci_high": row["ci_high"],
         "intercept": fit.row("Intercept")["coef"],
@@ -173,6 +199,20 @@ def _odds(out: dict) -> dict:
     return out
 
 
+def _logistic(d: pd.DataFrame, fixed: list[str], terms: list[RandomTerm], term: str, subset: str) -> dict:
+    """The penalised (reported) fit with its glmer sensitivity fit under ``glmer_sensitivity``."""
+    fit, steps = fit_simplified(d, "correct", fixed, terms, family="binomial")
+    out = _odds(_summary(fit, steps, term, "correct", fixed, terms, subset))
+    try:
+        ml, ml_steps = fit_simplified(d, "correct", fixed, terms, family="binomial", sd_prior_shape=None)
+        sens = _odds(_summary(ml, ml_steps, term, "correct", fixed, terms, subset, prior=False))
+        sens["disagree_at_05"] = bool((out["p"] < 0.05) != (sens["p"] < 0.05))
+    except (ValueError, np.linalg.LinAlgError, FloatingPointError) as exc:
+        sens = {"error": f"maximum-likelihood fit failed: {exc}"}
+    out["glmer_sensitivity"] = sens
+    return out
+
+
 def accuracy_mixed_model(data: pd.DataFrame) -> dict:
     """logit P(correct) ~ side + (1 + side || participant) + (1 + side || photo_id), all trials.
 
@@ -180,10 +220,7 @@ def accuracy_mixed_model(data: pd.DataFrame) -> dict:
     (``blme::bglmer``); z = b / SE with SE from the Hessian of the penalised deviance;
     odds ratio = exp(b) (left vs right, conditional on participant and photo).
     """
-    d = coded(data)
-    terms = _maximal(["side"], ["side"])
-    fit, steps = fit_simplified(d, "correct", ["side"], terms, family="binomial")
-    return _odds(_summary(fit, steps, "side", "correct", ["side"], terms, "all trials"))
+    return _logistic(coded(data), ["side"], _maximal(["side"], ["side"]), "side", "all trials")
 
 
 def _positive_negative(data: pd.DataFrame) -> pd.DataFrame:
@@ -216,9 +253,6 @@ def accuracy_side_by_valence_mixed_model(data: pd.DataFrame) -> dict:
     paper's "left advantage for positive but not negative" claim needs (Gelman &
     Stern 2006: a difference in significance is not a significant difference).
     """
-    d = _positive_negative(data)
     fixed = ["side", "valence", "side_x_valence"]
-    terms = _maximal(["side", "valence", "side_x_valence"], ["side"])
-    fit, steps = fit_simplified(d, "correct", fixed, terms, family="binomial")
-    return _odds(_summary(fit, steps, "side_x_valence", "correct", fixed, terms,
-                          "positive- and negative-emotion trials"))
+    return _logistic(_positive_negative(data), fixed, _maximal(fixed, ["side"]), "side_x_valence",
+                     "positive- and negative-emotion trials")

@@ -149,3 +149,13 @@ def test_unestimable_fixed_effect_is_a_clear_error():
     t = t[t.visible_half == "left"]
     with pytest.raises(ValueError, match="not estimable"):
         lme.fit_lmm(t, "intensity", ["side"], [lme.RandomTerm("participant")])
+
+
+def test_the_glmer_sensitivity_row_is_glmers_fit(fitted):
+    # The report's logistic result carries the same model fitted without the prior: lme4::glmer's numbers.
+    sens, ref = fitted["accuracy"]["glmer_sensitivity"], REF["accuracy"]
+    assert sens["prior"] is None and sens["simplifications"] == [] and not ref["singular"]
+    assert sens["coef"] == pytest.approx(ref["coef"], abs=1e-3)
+    assert sens["se"] == pytest.approx(ref["se"], rel=0.01)
+    assert sens["p"] == pytest.approx(ref["p"], abs=0.005)
+    assert sens["disagree_at_05"] is False

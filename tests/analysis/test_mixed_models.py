@@ -4,9 +4,10 @@ import numpy as np
 import pytest
 import statsmodels.formula.api as smf
 
-from analysis.mixed_models import (accuracy_mixed_model, accuracy_side_by_valence_mixed_model, formula,
+from analysis import mixed_models
+from analysis.mixed_models import (accuracy_mixed_model, accuracy_side_by_valence_mixed_model, coded, formula,
                                    intensity_mixed_model, rt_mixed_model, rt_valence_mixed_model)
-from analysis.lme import RandomTerm
+from analysis.lme import RandomTerm, fit_glmer
 from analysis.simulate import simulate_trials
 
 
@@ -83,3 +84,66 @@ def test_side_by_valence_interaction_is_found_when_simulated_and_not_otherwise()
     assert set(r["terms"]) == {"Intercept", "side", "valence", "side_x_valence"}
     none = accuracy_side_by_valence_mixed_model(simulate_trials(24, effect=0.0, seed=5))
     assert none["ci_low"] < 0 < none["ci_high"]
+
+
+# --- the declared prior and the glmer sensitivity fit --------------------------------------------
+
+@pytest.fixture(scope="module")
+def small():
+    return simulate_trials(n_participants=10, photos_per_emotion=3, effect=2.0, seed=4)
+
+
+def test_logistic_results_declare_the_prior_and_label_the_se_as_the_penalised_fits(small):
+    r = accuracy_mixed_model(small)
+    assert r["prior"] == "gamma(2) prior on the random-effect SDs, as blme::bglmer"
+    assert "gamma(2) prior" in r["se_label"] and "penalised" in r["se_label"]
+    sens = r["glmer_sensitivity"]
+    assert sens["prior"] is None and "no prior" in sens["se_label"] and "glmer" in sens["model"]
+    # The sensitivity row is a full model result: every key of the main result but its own.
+    assert set(r) - {"glmer_sensitivity"} <= set(sens)
+    assert sens["disagree_at_05"] == ((r["p"] < 0.05) != (sens["p"] < 0.05))
+    assert sens["odds_ratio"] == pytest.approx(np.exp(sens["coef"]))
+
+
+def test_linear_results_have_no_prior_and_no_sensitivity_fit(small):
+    r = intensity_mixed_model(small)
+    assert r["prior"] is None and r["se_label"] == "SE" and "glmer_sensitivity" not in r
+
+
+def test_the_sensitivity_fit_is_glmer_simplified_by_the_linear_models_rule(small):
+    # Maximum likelihood with no by-photo slope in the generating model puts that SD at 0:
+    # the sensitivity fit drops it (as an LMM would), the penalised fit keeps every term.
+    t = simulate_trials(n_participants=12, photos_per_emotion=4, effect=1.0, seed=11, slopes=0.0)
+    r = accuracy_mixed_model(t)
+    sens = r["glmer_sensitivity"]
+    assert r["simplifications"] == [] and r["fitted_formula"] == r["requested_formula"]
+    assert sens["simplifications"] and all(s.startswith("dropped (0 + side|") for s in sens["simplifications"])
+    assert sens["converged"] and not sens["singular"]
+    ml = fit_glmer(coded(t), "correct", ["side"], [RandomTerm(g, c) for g, c in _terms(sens["fitted_formula"])])
+    assert sens["coef"] == pytest.approx(ml.row("side")["coef"], abs=1e-9)
+    assert sens["se"] == pytest.approx(ml.row("side")["se"], rel=1e-9)
+
+
+def _terms(fitted_formula: str):
+    """(group, covariate) pairs of a formula written by ``formula`` (only what these tests need)."""
+    out = []
+    for block in fitted_formula.split(" + (")[1:]:
+        covs, group = block.rstrip(")").replace("||", "|").split(" | ")
+        for c in covs.split(" + "):
+            if c != "0":
+                out.append((group, None if c == "1" else c))
+    return out
+
+
+def test_a_failed_maximum_likelihood_fit_is_reported_and_the_main_result_kept(small, monkeypatch):
+    real = mixed_models.fit_glmer
+
+    def failing(data, dv, fixed, terms, sd_prior_shape=None):
+        if sd_prior_shape is None:
+            raise np.linalg.LinAlgError("Singular matrix")
+        return real(data, dv, fixed, terms, sd_prior_shape=sd_prior_shape)
+
+    monkeypatch.setattr(mixed_models, "fit_glmer", failing)
+    r = accuracy_side_by_valence_mixed_model(small)
+    assert r["glmer_sensitivity"] == {"error": "maximum-likelihood fit failed: Singular matrix"}
+    assert np.isfinite(r["p"]) and r["prior"]
