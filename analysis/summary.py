@@ -38,16 +38,26 @@ def ci(lo, hi, d=2) -> str:
     return f"95% CI [{fmt_num(lo, d)}, {fmt_num(hi, d)}]"
 
 
+def se_name(label: str | None) -> str:
+    """The short name of a model's uncertainty for a sentence: 'SE (penalised)' for a fit with the SD prior."""
+    label = label or "SE"
+    if label.startswith("SE of the penalised"):
+        return "SE (penalised)"
+    if label.startswith("SE of the maximum-likelihood"):
+        return "SE (ML)"
+    return label
+
+
 def mixed_stat(mm: dict, d: int = 3) -> str:
     """'b = 0.26, SE = 0.05, z = 4.91, p < .001' (t(df) when the model gives denominator df)."""
-    label = mm.get("se_label", "SE")
+    label = se_name(mm.get("se_label"))
     df = mm.get("df")
     stat = (apa_t(mm["z"], df, mm["p"]) if not _nan(df) and df is not None
             else f"z = {fmt_num(mm['z'])}, {fmt_p(mm['p'])}")
     return f"b = {fmt_num(mm['coef'], d)}, {label} = {fmt_num(mm['se'], d)}, {stat}"
 
 
-LOGISTIC_PRIOR = "a gamma(2) prior on the random-effect SDs, as blme::bglmer"
+LOGISTIC_PRIOR = "gamma(2) prior on the random-effect SDs, as blme::bglmer"
 
 
 def _is_logistic(mm: dict) -> bool:
@@ -63,7 +73,8 @@ def _model_name(mm: dict) -> str:
     """
     formula = mm.get("fitted_formula") or mm.get("formula", "")
     if _is_logistic(mm):
-        return f"a logistic GLMM with {mm.get('prior') or LOGISTIC_PRIOR} ({formula})"
+        prior = mm.get("prior") or LOGISTIC_PRIOR
+        return f"a logistic GLMM with {'' if prior.startswith(('a ', 'an ')) else 'a '}{prior} ({formula})"
     return f"a linear mixed model ({formula})"
 
 
@@ -261,6 +272,8 @@ def summary_sentences(results: dict) -> list[str]:
                            f"({' − '.join(t['platforms'])}) "
                            f"{fmt_num(w['diff_of_diffs'], 3)}, {ci(w['ci_low'], w['ci_high'], 3)}, "
                            f"Welch {apa_t(w['t'], w['df'], w['p'])}.")
+        if plat.get("timing_note"):
+            out.append(f"In the platform comparison, {plat['timing_note']}.")
     trial = _trial_level(results)
     if trial:
         out.append(trial)
