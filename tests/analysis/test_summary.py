@@ -30,27 +30,41 @@ def test_mixed_model_sentence_names_the_fitted_model_and_its_uncertainty_label()
           "coef": 0.2, "se": 0.1, "se_label": "posterior SD", "z": 2.0, "p": 0.0456, "ci_low": 0.0, "ci_high": 0.4,
           "odds_ratio": 1.22, "or_ci_low": 1.0, "or_ci_high": 1.49}
     text = _side_sentence("accuracy", _pl(0.01, 0.04), mm)
-    assert "In a logistic mixed model (correct ~ side + (1 | participant))" in text
+    assert ("In a logistic GLMM with a gamma(2) prior on the random-effect SDs, as blme::bglmer "
+            "(correct ~ side + (1 | participant))") in text
     assert "1.22 times as high for left half-faces, 95% CI [1.00, 1.49]" in text
     assert "posterior SD = 0.100, z = 2.00, p = .046" in text
     assert mixed_stat({**mm, "df": None}) == "b = 0.200, posterior SD = 0.100, z = 2.00, p = .046"
 
 
-def _results(inter_p, pos_p, neg_p):
-    tl = {"p": inter_p, "coef": 0.5, "se": 0.4, "z": 1.25}
-    return {"accuracy_side_by_valence": {"p": inter_p, "trial_level": tl, "mixed_model": {}, "participant_level": {}},
+def _results(inter_p, pos_p, neg_p, source="mixed_model"):
+    r = {"p": inter_p, "coef": 0.5, "se": 0.4, "z": 1.25}
+    if source == "mixed_model":
+        r.update({"model": "logistic mixed model", "fitted_formula": "correct ~ side * valence + (1 | participant)"})
+    inter = {"p": inter_p if source != "trial_level" else None, "trial_level": {}, "mixed_model": {},
+             "participant_level": {}}
+    inter[source] = r
+    return {"accuracy_side_by_valence": inter,
             "accuracy_positive_left_vs_right": {"pearson": {"p": pos_p}},
             "accuracy_negative_left_vs_right": {"pearson": {"p": neg_p}}}
 
 
 def test_significant_and_non_significant_chi2_without_interaction_get_the_gelman_stern_sentence():
     text = _valence_interaction(_results(0.21, 0.001, 0.069))
-    assert text.startswith("The left-half accuracy advantage did not differ significantly between positive and "
-                           "negative emotions")
+    # Neutral wording: no "left-half advantage" presupposed.
+    assert text.startswith("The left − right accuracy difference did not differ significantly between positive "
+                           "and negative emotions")
+    assert "advantage" not in text
     assert "Gelman & Stern 2006" in text
     assert "Gelman" not in _valence_interaction(_results(0.01, 0.001, 0.069))
     assert "differed significantly" in _valence_interaction(_results(0.01, 0.001, 0.069))
     assert "Gelman" not in _valence_interaction(_results(0.5, 0.3, 0.4))  # nothing to misread
+
+
+def test_trial_level_regression_alone_gives_no_interaction_verdict():
+    text = _valence_interaction(_results(0.01, 0.001, 0.069, source="trial_level"))
+    assert text.startswith("Could not be tested: the side × valence interaction")
+    assert "significant" not in text
 
 
 def test_rt_valence_verdict_comes_from_the_mixed_model_because_valence_varies_between_photos():
@@ -63,5 +77,25 @@ def test_rt_valence_verdict_comes_from_the_mixed_model_because_valence_varies_be
     text = _rt_valence(res)
     assert text.startswith("Correct-trial RT did not differ significantly between positive and negative emotions")
     assert "treats the photos as fixed" in text
+    # Without the mixed model there is no verdict: the participant-level test treats the photos as fixed.
     res["mixed_models"]["rt_positive_vs_negative"] = {"error": "model not fitted: singular"}
-    assert _rt_valence(res).startswith("Correct responses to positive emotions were faster than to negative")
+    text = _rt_valence(res)
+    assert text.startswith("Could not be tested: RT for positive vs negative emotions (mixed model: model not "
+                           "fitted: singular)")
+    assert "faster" not in text and "significant" not in text
+
+
+def test_logistic_sentence_names_the_prior_and_gives_the_glmer_fit_with_a_note_when_they_disagree():
+    from analysis.mixed_models import PRIOR, SE_LABEL
+    glmer = {"model": "logistic mixed model (ML, as lme4::glmer)", "fitted_formula": "correct ~ side + (1 | photo_id)",
+             "coef": 0.21, "se": 0.105, "se_label": SE_LABEL["ml"], "z": 2.0, "p": 0.046, "disagree_at_05": True}
+    mm = {"model": "logistic mixed model", "fitted_formula": "correct ~ side + (1 + side || photo_id)",
+          "prior": PRIOR, "coef": 0.2, "se": 0.105, "se_label": SE_LABEL["prior"], "z": 1.9, "p": 0.058,
+          "ci_low": -0.01, "ci_high": 0.41, "odds_ratio": 1.22, "or_ci_low": 0.99, "or_ci_high": 1.5,
+          "glmer_sensitivity": glmer}
+    text = _side_sentence("accuracy", _pl(0.2, 0.02, t=1.3), mm)
+    assert f"In a logistic GLMM with a {PRIOR} (" in text and "SE (penalised) = 0.105, z = 1.90, p = .058" in text
+    assert "Without the prior (as lme4::glmer, correct ~ side + (1 | photo_id)): b = 0.210, SE (ML) = 0.105" in text
+    assert "disagree about p < .05 (with the prior p = .058, without it p = .046)" in text
+    assert "disagree" not in _side_sentence("accuracy", _pl(0.2, 0.02, t=1.3),
+                                            {**mm, "glmer_sensitivity": {**glmer, "disagree_at_05": False}})
