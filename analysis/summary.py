@@ -255,7 +255,8 @@ def summary_sentences(results: dict) -> list[str]:
     if wd.get("design") == "crossed":
         for key, t in wd.get("tests", {}).items():
             if "effects" in t:
-                eff = "; ".join(f"{e['effect']}, F({e['df1']}, {e['df2']}) = {fmt_num(e['F'])}, {fmt_p(e['p'])}"
+                eff = "; ".join(f"{e['effect']}, could not be tested ({e['error']})" if e.get("error") else
+                                f"{e['effect']}, F({e['df1']}, {e['df2']}) = {fmt_num(e['F'])}, {fmt_p(e['p'])}"
                                 for e in t["effects"])
                 out.append(f"Poser's half × image side ({key}, 2 × 2 repeated-measures ANOVA on participant means, "
                            f"n = {t['n_participants']}): {eff}.")

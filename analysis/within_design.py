@@ -86,9 +86,15 @@ def half_by_image_side(trials: pd.DataFrame, dv: str) -> dict:
     names = {"visible_half": "poser's half", "visible_image_side": "image side",
              "visible_half * visible_image_side": "half x image side"}
     p_col = "p_unc" if "p_unc" in aov.columns else "p-unc"
-    out["effects"] = [{"effect": names.get(r["Source"], r["Source"]), "F": float(r["F"]),
-                       "df1": int(r["ddof1"]), "df2": int(r["ddof2"]), "p": float(r[p_col]),
-                       "ges": float(r["ng2"])} for _, r in aov.iterrows()]
+    out["effects"] = []
+    for _, r in aov.iterrows():
+        e = {"effect": names.get(r["Source"], r["Source"]), "F": float(r["F"]), "df1": int(r["ddof1"]),
+             "df2": int(r["ddof2"]), "p": float(r[p_col]), "ges": float(r["ng2"])}
+        if not np.isfinite(e["F"]) or e["F"] < 0:
+            # 0/0 (or a rounding-negative F): every participant has the same contrast, e.g. identical copies.
+            e.update({"F": None, "p": None, "ges": None,
+                      "error": "no variance: every participant has the same value of this contrast"})
+        out["effects"].append(e)
     return out
 
 

@@ -61,7 +61,8 @@ def test_builder_named_logs_are_analysed_with_ids_from_the_columns(mixed_sources
     assert res["meta"]["n_participants"] == 10 and res["meta"]["n_sessions"] == 10
     assert {s["participant"] for s in res["sessions"]} == {f"P{i:02d}" for i in range(1, 11)}
     assert {s["session"] for s in res["sessions"]} == {1}
-    assert res["meta"]["n_trials"] == 10 * 140 - 1  # the anticipation is trimmed
+    # The anticipation is left out of the RT analyses only.
+    assert res["meta"]["n_trials"] == 10 * 140 and res["meta"]["n_trials_rt"] == 10 * 140 - 1
 
 
 @pytest.mark.slow
@@ -102,6 +103,10 @@ def test_both_platforms_give_a_platform_comparison(mixed_sources):
     assert {s["platform"] for s in res["sessions"]} == {"lab", "web"}
     assert "Lab vs online sessions" in html and (root / "out" / "platform_side_effects.png").exists()
     assert html.count("data:image/png;base64,") == 8
+    # Web sessions are flagged like an unverified lab display, and the comparison says so.
+    assert res["meta"]["n_browser_timing_sessions"] == 5 and "5 web session(s): browser timing, not verified" in html
+    assert "browser timing, not verified" in plat["timing_note"]
+    assert any(line.startswith("In the platform comparison, web sessions: browser timing") for line in res["summary"])
 
 
 def _cli(*args):
