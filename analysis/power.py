@@ -65,8 +65,9 @@ class FittedModel:
 
 
 def fit_pilot(trials: pd.DataFrame) -> dict[str, FittedModel]:
-    """The three side models fitted to the pilot trials."""
-    return {k: FittedModel.from_result(fn(trials)) for k, (fn, *_) in OUTCOMES.items()}
+    """The three side models fitted to the pilot trials (RT: those within the RT window, as in the report)."""
+    rt_ok = trials[~trials["rt_trimmed"]] if "rt_trimmed" in trials else trials
+    return {k: FittedModel.from_result(fn(rt_ok if k == "rt" else trials)) for k, (fn, *_) in OUTCOMES.items()}
 
 
 def simulate_from_fit(models: dict[str, FittedModel], n_participants: int, n_photos: int,
