@@ -139,6 +139,7 @@ def fit_mixed_models(trials: pd.DataFrame, rt_trials: pd.DataFrame | None = None
     RT models use ``rt_trials`` (after RT trimming; default ``trials``), the others every trial.
     """
     rt_trials = trials if rt_trials is None else rt_trials
+    everyone = sorted(trials["participant"].unique())
     mm = {}
     for key, (fn_name, compares) in MIXED_MODELS.items():
         fn = getattr(mixed_models, fn_name, None)
@@ -164,7 +165,11 @@ def fit_mixed_models(trials: pd.DataFrame, rt_trials: pd.DataFrame | None = None
         mm[key].setdefault("se_label", "SE")
         mm[key]["compares"] = compares
         mm[key]["apa"] = mixed_stat(mm[key])
-        mm[key]["n_participants_in_data"] = int(n)
+        present = set(subset["participant"])
+        mm[key]["dropped"] = [{"participant": p, "reason": f"no trial in this model's subset ({mm[key].get('subset')}"
+                                                            + (", within the RT window)" if key.startswith("rt")
+                                                               else ")")}
+                              for p in everyone if p not in present]
     return mm
 
 
@@ -307,7 +312,7 @@ def _flag_recommended(results: dict) -> list[str]:
     return [k for k in entries if k in recommended]
 
 
-def _dropped_warnings(results: dict, everyone: list[str]) -> list[str]:
+def _dropped_warnings(results: dict) -> list[str]:
     """One warning per test that left out analysed participants, naming them and why."""
     out = []
     for key, r in results["participant_level"].items():
@@ -315,10 +320,9 @@ def _dropped_warnings(results: dict, everyone: list[str]) -> list[str]:
             out.append(f"participant-level test '{key}': {len(r['dropped'])} participant(s) left out: "
                        + ", ".join(f"{d['participant']} ({d['reason']})" for d in r["dropped"]))
     for key, m in results["mixed_models"].items():
-        n = m.get("n_participants")
-        if "error" not in m and n is not None and n < len(everyone):
-            out.append(f"mixed model '{key}': {len(everyone) - n} participant(s) have no trial in its subset "
-                       f"({m.get('subset', '')}) and are not in it")
+        if m.get("dropped"):
+            out.append(f"mixed model '{key}': {len(m['dropped'])} participant(s) left out: "
+                       + ", ".join(f"{d['participant']} ({d['reason']})" for d in m["dropped"]))
     return out
 
 
@@ -390,8 +394,7 @@ def _compute(logs: Logs) -> tuple[dict, dict[str, pd.DataFrame]]:
                                              "n_above_max": int((ex["kind"] == "rt_above_max").sum())},
                              "rows": ex.to_dict("records")}
     sessions = logs.sessions
-    everyone = sorted(trials["participant"].unique())
-    results["warnings"] = list(logs.warnings) + _dropped_warnings(results, everyone)
+    results["warnings"] = list(logs.warnings) + _dropped_warnings(results)
     results["meta"] = {"n_participants": int(trials["participant"].nunique()),
                        "n_sessions": int(len(sessions)), "n_trials": int(len(trials)),
                        "n_trials_rt": int(len(rt_trials)),

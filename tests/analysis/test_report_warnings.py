@@ -131,3 +131,22 @@ def test_second_session_is_left_out_by_default_and_pooled_with_sessions_all(tmp_
     assert any("P01_s2.csv (P01 session 2, 140 trials)" in w for w in res["warnings"])
     code, out, err, res, _ = _run(logdir, "--sessions", "all")
     assert code == 0 and res["meta"]["n_trials"] == 5 * 140 and "pooled" in err
+
+
+def test_participant_without_correct_trials_is_named_for_the_rt_tests_and_models(tmp_path):
+    from analysis.load import load_logs
+    from analysis.report import compute_results
+
+    def p04_all_wrong(t):
+        wrong = t["participant"] == "P04"
+        t.loc[wrong, "correct"] = 0
+        t.loc[wrong, "response_emotion"] = t.loc[wrong, "emotion"].map(
+            {"happiness": "fear", "fear": "anger", "anger": "disgust", "disgust": "sadness", "sadness": "surprise",
+             "surprise": "others", "others": "happiness"})
+        return t
+    res, _ = compute_results(load_logs(_logs(tmp_path, n=4, edit=p04_all_wrong), include_simulated=True))
+    rt_warn = [w for w in res["warnings"] if "'rt'" in w]
+    assert any(w.startswith("participant-level test 'rt'") and "P04 (no trials in this test's subset" in w
+               for w in rt_warn)
+    assert any(w.startswith("mixed model 'rt'") and "P04 (no trial in this model's subset" in w for w in rt_warn)
+    assert not any("'intensity'" in w for w in res["warnings"])
