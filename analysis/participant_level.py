@@ -73,7 +73,9 @@ def paired_condition_test(data: pd.DataFrame, dv: str, by: str, levels: tuple[st
     p_val = res["p_val"] if "p_val" in res else res["p-val"]
     out.update({"t": float(res["T"]), "df": float(res["dof"]), "p": float(p_val),
                 "mean_diff": float(np.mean(diff)), "ci_low": float(ci.low), "ci_high": float(ci.high),
-                "d_z": float(np.mean(diff) / np.std(diff, ddof=1)), "d_av": float(np.mean(diff) / ((np.std(a, ddof=1) + np.std(b, ddof=1)) / 2))})
+                "d_z": float(np.mean(diff) / np.std(diff, ddof=1)),
+                "d_av": float(np.mean(diff) / ((np.std(a, ddof=1) + np.std(b, ddof=1)) / 2))})
+    out["cohen_d"] = out["d_av"]  # the key before d_z/d_av were named (results.json keys are never removed)
     out["wilcoxon_p"] = float(stats.wilcoxon(a, b).pvalue) if np.any(diff != 0) else 1.0
     return out
 
