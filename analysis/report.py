@@ -259,9 +259,16 @@ def _isnan(x) -> bool:
 
 def _tables_of(results: dict) -> dict[str, pd.DataFrame]:
     mm = results["mixed_models"]
+    def glmer(v, f):
+        g = v.get("glmer_sensitivity")
+        return g.get(f) if isinstance(g, dict) else None
+
     tables = {"mixed_models": pd.DataFrame(
         [{"outcome": k, **{f: v.get(f) for f in MM_COLUMNS},
-          "simplifications": " ".join(v.get("simplifications", []))} for k, v in mm.items()])}
+          "simplifications": " ".join(v.get("simplifications", [])), "prior": v.get("prior"),
+          "glmer_coef": glmer(v, "coef"), "glmer_se": glmer(v, "se"), "glmer_p": glmer(v, "p"),
+          "glmer_disagree_at_05": glmer(v, "disagree_at_05"), "glmer_error": glmer(v, "error"),
+          "recommended": v.get("recommended")} for k, v in mm.items()])}
     tables["mixed_models_random_effects"] = pd.DataFrame(
         [{"outcome": k, **re} for k, v in mm.items() for re in v.get("random_effects", [])],
         columns=["outcome", "group", "term", "variance", "sd"])
