@@ -149,3 +149,27 @@ def test_mixed_model_block_renders_random_effects_convergence_and_simplification
     assert html.count("<td class='txt'>participant</td>") == 2 and "0.600" in html
     assert mixed_stat(m) == "b = 0.210, posterior SD = 0.070, z = 3.00, p = .003"
     assert mixed_stat({**m, "se_label": "SE", "df": 17.4}) == "b = 0.210, SE = 0.070, t(17.40) = 3.00, p = .003"
+
+
+def test_logistic_block_names_the_prior_and_shows_the_glmer_row_with_a_note_when_they_disagree():
+    from analysis.html import _comparison
+    from analysis.mixed_models import PRIOR, SE_LABEL
+    g = {"coef": 0.2, "se": 0.1, "z": 2.0, "p": 0.046, "ci_low": 0.0, "ci_high": 0.4, "n_obs": 2520,
+         "fitted_formula": "correct ~ side + (1 | participant) + (1 | photo_id)", "disagree_at_05": True,
+         "simplifications": ["dropped (0 + side|photo_id): its variance was estimated at 0 (singular fit)"]}
+    m = {"model": "logistic mixed model", "subset": "all trials", "compares": "left vs right", "prior": PRIOR,
+         "fitted_formula": "correct ~ side + (1 + side || participant) + (1 + side || photo_id)",
+         "coef": 0.21, "se": 0.11, "se_label": SE_LABEL["prior"], "z": 1.9, "p": 0.058, "ci_low": -0.01,
+         "ci_high": 0.43, "n_obs": 2520, "odds_ratio": 1.23, "or_ci_low": 0.99, "or_ci_high": 1.54,
+         "glmer_sensitivity": g}
+    html = _mixed_model_section("accuracy", m)
+    assert f"with a {PRIOR} (reported)" in html and "without the prior, as lme4::glmer (sensitivity" in html
+    assert f"<th>{SE_LABEL['prior']}</th>" in html
+    assert "disagrees about p &lt; .05 (p = .058 vs p = .046)" in html
+    assert "disagrees" not in _mixed_model_section("accuracy", {**m, "glmer_sensitivity": {**g, "disagree_at_05": False}})
+    row = _comparison({"participant_level": {"rt": {}, "intensity": {}, "accuracy": {}},
+                       "mixed_models": {"accuracy": m}, "rt_left_vs_right": {}, "intensity_left_vs_right": {},
+                       "accuracy_left_vs_right": {}, "rt_positive_vs_negative": {}}).iloc[2]
+    assert f"logistic GLMM with a {PRIOR}; SE (penalised)" in row["mixed model (recommended): estimate [95% CI], p"]
+    assert row["logistic model without the prior (glmer; sensitivity)"] == \
+        "b = 0.200, p = .046 (with the prior p = .058); the two disagree about p < .05"
