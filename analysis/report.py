@@ -23,7 +23,7 @@ from stimuli.labels import NEGATIVE_EMOTIONS, POSITIVE_EMOTIONS
 
 from . import chisquare, descriptives, logistic, mixed_models, participant_level, platforms, ttests, within_design
 from .apa import apa_chi2, apa_t, fmt_num, fmt_p
-from .load import RT_MAX, RT_MIN, SESSION_CHOICES, LogError, Logs, load_logs
+from .load import RT_MAX, RT_MIN, SESSION_CHOICES, LogError, Logs, load_logs, parse_sessions
 from .summary import mixed_stat, summary_sentences
 
 T_TESTS = {
@@ -491,6 +491,13 @@ def _write_outputs(results: dict, tables: dict[str, pd.DataFrame], trials: pd.Da
     return html_path
 
 
+def _sessions_arg(value: str):
+    try:
+        return parse_sessions(value)
+    except LogError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m analysis.report",
@@ -512,7 +519,7 @@ def main(argv=None) -> int:
     parser.add_argument("--rt-max", type=float, default=RT_MAX, metavar="S",
                         help=f"trials with rt above S seconds are lapses, left out of the RT analyses and listed "
                              f"(default {RT_MAX:g})")
-    parser.add_argument("--sessions", default="first", metavar="WHICH",
+    parser.add_argument("--sessions", default="first", metavar="WHICH", type=_sessions_arg,
                         help=f"{SESSION_CHOICES}: which session(s) of each participant to analyse: the first "
                              "(default; later ones are listed), all of them pooled, or session N")
     parser.add_argument("--exclude-reshown", action="store_true",

@@ -149,6 +149,9 @@ def test_bad_arguments_exit_two(tmp_path):
         main(["--no-such-flag"])
     assert exc.value.code == 2
     assert main([str(tmp_path / "missing")]) == 1
+    with pytest.raises(SystemExit) as exc:
+        main([str(tmp_path), "--sessions", "often"])
+    assert exc.value.code == 2
 
 
 def test_package_entry_point_lists_both_commands():
