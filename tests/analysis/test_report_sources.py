@@ -166,7 +166,8 @@ def test_logistic_block_names_the_prior_and_shows_the_glmer_row_with_a_note_when
     assert f"with a {PRIOR} (reported)" in html and "without the prior, as lme4::glmer (sensitivity" in html
     assert f"<th>{SE_LABEL['prior']}</th>" in html
     assert "disagrees about p &lt; .05 (p = .058 vs p = .046)" in html
-    assert "disagrees" not in _mixed_model_section("accuracy", {**m, "glmer_sensitivity": {**g, "disagree_at_05": False}})
+    agree = {**m, "glmer_sensitivity": {**g, "disagree_at_05": False}}
+    assert "disagrees" not in _mixed_model_section("accuracy", agree)
     row = _comparison({"participant_level": {"rt": {}, "intensity": {}, "accuracy": {}},
                        "mixed_models": {"accuracy": m}, "rt_left_vs_right": {}, "intensity_left_vs_right": {},
                        "accuracy_left_vs_right": {}, "rt_positive_vs_negative": {}}).iloc[2]
