@@ -159,3 +159,47 @@ def test_the_glmer_sensitivity_row_is_glmers_fit(fitted):
     assert sens["se"] == pytest.approx(ref["se"], rel=0.01)
     assert sens["p"] == pytest.approx(ref["p"], abs=0.005)
     assert sens["disagree_at_05"] is False
+
+
+class _DenseCholesky(lme._CrossedCholesky):
+    """The same interface on the dense q × q matrix: what lme.py factored before it went sparse."""
+
+    def factor(self, lam, A0, B0, C0):
+        q_a = self.q_a
+        full = np.zeros((self.q, self.q))
+        for j in range(self.n_s):
+            s = slice(j * self.m_s, (j + 1) * self.m_s)
+            full[s, s] = A0[j]
+        full[:q_a, q_a:], full[q_a:, :q_a], full[q_a:, q_a:] = B0, B0.T, C0
+        inv = np.argsort(self.perm)
+        full = full[np.ix_(inv, inv)]  # back to the original column order
+        H = lam[:, None] * full * lam[None, :] + np.eye(self.q)
+        self.L = np.linalg.cholesky(H)
+        self.logdet = 2 * np.log(np.diag(self.L)).sum()
+        return self
+
+    def forward(self, b):
+        return np.linalg.solve(self.L, b)  # any order: only norms and products of L⁻¹b are used
+
+    def solve(self, b):
+        return np.linalg.solve(self.L.T, np.linalg.solve(self.L, b))
+
+
+@pytest.mark.parametrize("family", ["gaussian", "binomial"])
+def test_the_sparse_block_factor_gives_the_dense_factors_fit(family, monkeypatch):
+    # Same optimum, SEs and df to 1e-6 whether Λ'Z'WZΛ + I is factored blockwise or densely.
+    t = mm._positive_negative(simulate_trials(18, effect=1.0, seed=7))  # the paper's design
+    fixed = ["side", "valence", "side_x_valence"]
+    terms = mm._maximal(fixed, ["side"])
+    if family == "gaussian":
+        t = t[t.correct == 1].assign(log_rt=lambda d: np.log(d.rt))
+        fit = lambda: lme.fit_lmm(t, "log_rt", fixed, terms)  # noqa: E731
+    else:
+        fit = lambda: lme.fit_glmer(t, "correct", fixed, terms, sd_prior_shape=2.0)  # noqa: E731
+    sparse = fit()
+    monkeypatch.setattr(lme, "_CrossedCholesky", _DenseCholesky)
+    dense = fit()
+    assert sparse.deviance == pytest.approx(dense.deviance, abs=1e-8)
+    for col in ("coef", "se", "df", "p"):
+        assert sparse.fixed[col].to_numpy() == pytest.approx(dense.fixed[col].to_numpy(), rel=1e-6, abs=1e-9), col
+    assert sparse.theta == pytest.approx(dense.theta, rel=1e-6, abs=1e-6)
