@@ -258,7 +258,7 @@ def test_hard_cases_match_r_in_structure_b_se_df_and_p(case, model, case_fit):
         # optimum, the Laplace deviance at R's very parameters is 1527.3737 and ours at our optimum 1527.3736),
         # and its finite-difference Hessian inherits that noise. Our SE does not move (1e-5) with the step.
         assert r["se"] == pytest.approx(ref["se"], rel=0.01 if "side_by_valence" not in model else 0.025)
-        assert r["p"] == pytest.approx(ref["p"], abs=0.005)
+        assert r["p"] == pytest.approx(ref["p"], abs=0.005 if "side_by_valence" not in model else 0.01)
     ours = {f"{x['group']}:{x['term']}": x["variance"] for x in r["random_effects"] if x["group"] != "residual"}
     assert set(ours) == set(ref["variances"])
     for k, v in ref["variances"].items():

@@ -21,7 +21,7 @@ our_formula <- function(dv, fixed, terms) {
     else if ("1" %in% covs) sprintf("(%s || %s)", paste(covs, collapse = " + "), g)
     else sprintf("(0 + %s || %s)", paste(covs, collapse = " + "), g)
   }, "")
-  paste0(dv, " ~ ", paste(fixed, collapse = " + "), paste0(" + ", rnd, collapse = ""))
+  paste0(dv, " ~ ", paste(fixed, collapse = " + "), if (length(rnd)) paste0(" + ", rnd, collapse = "") else "")
 }
 fit_once <- function(d, dv, fixed, terms, family, prior) {
   bars <- vapply(terms, function(t) if (t$cov == "1") sprintf("(1 | %s)", t$grp)
