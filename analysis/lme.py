@@ -455,7 +455,7 @@ class _Glmm:
                     break
                 t /= 2
             u, gain, f, eta = u + t * step, f_new - f, f_new, eta_new
-            if abs(gain) < 1e-10:
+            if abs(gain) < 1e-12:
                 break
         self.u = u
         return -2 * f + self._factor(lam, eta).logdet
