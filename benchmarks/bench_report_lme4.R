@@ -1,7 +1,7 @@
 # The report's mixed models in R (lme4 + lmerTest + blme), timed, for benchmarks/bench_report_scaling.py.
 #   Rscript benchmarks/bench_report_lme4.R LOGDIR
-# Prints one line per model and two totals (seconds elapsed): the five models of the report
-# (lmer x 3, bglmer with a gamma(2) SD prior x 2) and the two glmer sensitivity fits.
+# Prints one line per model and two totals, in CPU seconds (user + system; elapsed in brackets): the five
+# models of the report (lmer x 3, bglmer with a gamma(2) SD prior x 2) and the two glmer sensitivity fits.
 suppressMessages({library(lmerTest); library(blme)})
 args <- commandArgs(trailingOnly = TRUE)
 files <- list.files(args[1], pattern = "\\.csv$", full.names = TRUE)
@@ -31,9 +31,10 @@ fits <- list(
     correct ~ side + valence + side_x_valence + (1 + side + valence + side_x_valence || participant) +
       (1 + side || photo_id), pn, family = binomial, control = ctrl)))
 t <- sapply(names(fits), function(k) {
-  s <- system.time(suppressWarnings(suppressMessages(fits[[k]]())))[["elapsed"]]
-  cat(sprintf("R %s: %.2f s\n", k, s))
-  s
+  s <- system.time(suppressWarnings(suppressMessages(fits[[k]]())))
+  cpu <- s[["user.self"]] + s[["sys.self"]]
+  cat(sprintf("R %s: %.2f s (%.2f s elapsed)\n", k, cpu, s[["elapsed"]]))
+  c(cpu = cpu, elapsed = s[["elapsed"]])
 })
-cat(sprintf("R five models: %.2f s\n", sum(t[1:5])))
-cat(sprintf("R glmer sensitivity fits: %.2f s\n", sum(t[6:7])))
+cat(sprintf("R five models: %.2f s (%.2f s elapsed)\n", sum(t["cpu", 1:5]), sum(t["elapsed", 1:5])))
+cat(sprintf("R glmer sensitivity fits: %.2f s (%.2f s elapsed)\n", sum(t["cpu", 6:7]), sum(t["elapsed", 6:7])))

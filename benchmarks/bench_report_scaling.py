@@ -46,15 +46,16 @@ def time_report(logs: Path, out: Path) -> tuple[float, float]:
     return wall, after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
 
 
-def time_r(logs: Path) -> dict[str, float] | None:
-    """Seconds per model from the R script, or None when R (or a package) is missing."""
+def time_r(logs: Path) -> dict[str, tuple[float, float]] | None:
+    """(CPU, wall) seconds per model from the R script, or None when R (or a package) is missing."""
     if shutil.which("Rscript") is None:
         return None
     run = subprocess.run(["Rscript", str(HERE / "bench_report_lme4.R"), str(logs)], capture_output=True, text=True)
     if run.returncode != 0:
         print(f"R benchmark skipped: {run.stderr.strip().splitlines()[-1] if run.stderr.strip() else run.returncode}")
         return None
-    return {m.group(1): float(m.group(2)) for m in re.finditer(r"^R (.+): ([\d.]+) s$", run.stdout, re.M)}
+    return {m.group(1): (float(m.group(2)), float(m.group(3)))
+            for m in re.finditer(r"^R (.+): ([\d.]+) s \(([\d.]+) s elapsed\)$", run.stdout, re.M)}
 
 
 def median(xs: list[float]) -> float:
@@ -81,15 +82,17 @@ def main(argv=None) -> int:
     print(f"python -m analysis.report, {os.cpu_count()} CPUs, load average {load:.2f} at the end:")
     for n, r in rows.items():
         line = f"  {n:>4} participants x 140 trials: {r['wall']:7.2f} s wall, {r['cpu']:7.2f} s CPU"
-        if r["r"]:
-            line += (f"   | R lme4+blme, the five models: {r['r'].get('five models', float('nan')):7.2f} s"
-                     f" (+ glmer sensitivity fits {r['r'].get('glmer sensitivity fits', float('nan')):.2f} s)")
+        if r["r"] and "five models" in r["r"] and "glmer sensitivity fits" in r["r"]:
+            (c5, w5), (cg, wg) = r["r"]["five models"], r["r"]["glmer sensitivity fits"]
+            line += (f"   | R lme4+blme, the five models: {w5:7.2f} s wall, {c5:7.2f} s CPU"
+                     f" (+ the two glmer sensitivity fits: {wg:.2f} s wall, {cg:.2f} s CPU)")
         print(line)
     s, big = rows[args.small], rows[args.large]
     ratio_wall, ratio_cpu = big["wall"] / s["wall"], big["cpu"] / s["cpu"]
     print(f"  ratio {args.large}/{args.small}: {ratio_wall:.2f}x wall, {ratio_cpu:.2f}x CPU (limit {args.limit:g}x)")
     if s["r"] and big["r"] and "five models" in s["r"] and "five models" in big["r"]:
-        print(f"  R ratio {args.large}/{args.small}: {big['r']['five models'] / s['r']['five models']:.2f}x "
+        (c_small, w_small), (c_big, w_big) = s["r"]["five models"], big["r"]["five models"]
+        print(f"  R ratio {args.large}/{args.small}: {w_big / w_small:.2f}x wall, {c_big / c_small:.2f}x CPU "
               "(the five models)")
     return 0 if ratio_cpu <= args.limit else 1
 
