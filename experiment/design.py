@@ -45,19 +45,20 @@ else (the sequence of emotion, version and block per trial stays the same).
 5. Order within a block and pass (seed ``1000 * p + session``,
    ``random.Random``). First the sequence of versions is drawn at random,
    weighted by what is left, under the bound: never more than ``MAX_RUN``
-   (= 4) trials in a row with the same ``visible_half``, nor with the same
-   ``visible_image_side`` (so never more than 4 of one version in a row),
-   across block and pass boundaries too. A version is only drawn when the rest
-   of the session can still be completed within the bound (an exact search,
-   memoised over group, counts left and run state; ``BoundedOrder``). Only
-   when blocks hold one or two photos (a handful of photos in the crossed
-   design) can the image-side bound be impossible; then the half alone is
-   bounded (``info["run_bounded_columns"]`` says which). The session's very first trial shows
-   version ``symbol(p mod k)``, so over any k consecutive participants — every
-   group that completes the block square when k divides L — each version
-   comes first equally often (±1 otherwise), and the first half alternates
-   between consecutive participants. Then the block's photos of each version
-   are shuffled into that version's places.
+   (= 4) trials in a row with the same ``visible_half`` (in ``crossed`` also
+   with the same ``visible_image_side``; so never more than 4 of one version
+   in a row), across block and pass boundaries too. A version is only drawn
+   when the rest of the session can still be completed within the bound (an
+   exact search, memoised over group, counts left and run state;
+   ``BoundedOrder``). Only when blocks hold one or two photos (a handful of
+   photos in the crossed design) can the image-side bound be impossible; then
+   the half alone is bounded (``info["run_bounded_columns"]`` says which).
+   The session's very first trial shows version ``symbol(p mod k)``, so over
+   any k consecutive participants (every group that completes the block
+   square when k divides L) each version comes first equally often (±1
+   otherwise), and the first half alternates between consecutive
+   participants. Then the block's photos of each version are shuffled into
+   that version's places.
 6. No two consecutive trials show the same photo: guaranteed by construction
    when there are >= 2 blocks (a photo lives in one block and consecutive
    passes meet at different blocks); with one block the first place of a pass
@@ -69,14 +70,13 @@ else (the sequence of emotion, version and block per trial stays the same).
 
 import random
 from collections import defaultdict
-from functools import lru_cache
 
 from experiment.conditions import DESIGNS, is_mirror_copy
 from stimuli.labels import EMOTIONS
 
 DEFAULT_BLOCKS = 4
 DEFAULT_DESIGN = "paper"
-MAX_RUN = 4  # most trials in a row with the same visible_half (or visible_image_side); step 5
+MAX_RUN = 4  # most trials in a row with the same visible_half (crossed: or visible_image_side); step 5
 RUN_COLUMNS = ("visible_half", "visible_image_side")
 VERSION_ORDER_RULE = ("slots sorted by emotion then photo_id, renumbered block by block (c); the photo in slot c of "
                       "participant p shows its k versions in the order of row (p + c) mod k of a Williams balanced "
@@ -363,10 +363,11 @@ def trial_order(rows, participant_number: int, session: int = 1, n_blocks: int =
                 groups.append((b, presentation, by_version))
     counts = [[len(by_version.get(v, [])) for v in range(n_passes)] for _, _, by_version in groups]
     attributes = _attributes(photos, n_passes)
-    # Both bounds where the manifest allows; with blocks of one or two photos (a handful of photos in the
-    # crossed design) the image side may not fit, and then only the half (the factor under study) is bounded.
-    bounded = RUN_COLUMNS
-    planner = BoundedOrder(counts, attributes)
+    # The paper design's version is the half (the image side follows from each photo's own mirroring);
+    # the crossed design's is half x image side, both bounded where the manifest allows. With blocks of one
+    # or two photos the image side may not fit, and then only the half (the factor under study) is.
+    bounded = RUN_COLUMNS if design == "crossed" else RUN_COLUMNS[:1]
+    planner = BoundedOrder(counts, [a[:len(bounded)] for a in attributes])
     if not planner.completable(0, planner.groups[0], _start_state(bounded)):
         bounded = RUN_COLUMNS[:1]
         planner = BoundedOrder(counts, [a[:1] for a in attributes])
