@@ -1,4 +1,4 @@
-"""Command line: ``python -m experiment run | order | check-display | web | serve``.
+"""Command line: ``python -m experiment run | order | audit | check-display | web | serve``.
 
 User mistakes and refused displays end with one line on stderr and exit code
 2; a session ended with Escape exits 3 (data kept, resumable); Cancel in the
@@ -29,6 +29,7 @@ EXAMPLE = """example:
   python -m experiment run --participant demo1 --conditions stimuli_out/manifest.csv --logs logs/ \\
       --windowed --simulate --max-trials 30 --allow-unlocked-display
   python -m experiment order --participant P07 --conditions stimuli_out/manifest.csv
+  python -m experiment audit --conditions stimuli_out/manifest.csv --participants 24 --out audit/
   python -m experiment check-display --monitor booth1 --out display_check/
 """
 
@@ -123,6 +124,18 @@ def build_parser() -> argparse.ArgumentParser:
                            epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
     _add_design_options(order, participant_required=True)
 
+    audit = sub.add_parser("audit", help="tabulate the counterbalancing of participants 1..N (no window)",
+                           epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
+    audit.add_argument("--conditions", required=True, type=Path, help="stimuli manifest.csv (conditions file)")
+    audit.add_argument("--participants", required=True, type=_positive_int,
+                       help="audit counterbalancing numbers 1..N (P01..PN)")
+    audit.add_argument("--design", choices=DESIGNS, default=design.DEFAULT_DESIGN, help="paper (default) or crossed")
+    audit.add_argument("--blocks", type=_positive_int, default=design.DEFAULT_BLOCKS,
+                       help=f"photo blocks, as for run (default {design.DEFAULT_BLOCKS})")
+    audit.add_argument("--session", type=_positive_int, default=1, help="session number (default 1)")
+    audit.add_argument("--out", type=Path, default=None,
+                       help="folder for the tables (CSV) and summary.txt; without it only the summary is printed")
+
     check = sub.add_parser("check-display", help="measure a display's refresh and timing (run it on the lab screen)",
                            epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
     check.add_argument("--out", type=Path, default=Path("display_check"),
@@ -145,6 +158,10 @@ def main(argv=None) -> int:
     try:
         if args.command == "order":
             return cmd_order(args)
+        if args.command == "audit":
+            from experiment.audit import cmd_audit
+
+            return cmd_audit(args)
         if args.command == "check-display":
             from experiment.check_display import cmd_check_display
 
