@@ -88,7 +88,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--logs", type=Path, default=Path("logs"), help="folder for the session files (default logs)")
     run.add_argument("--exp-name", default=ids.DEFAULT_EXP_NAME,
                      help=f"experiment name in file names and the expName column (default {ids.DEFAULT_EXP_NAME})")
-    run.add_argument("--resume", action="store_true", help="continue an interrupted session, same order")
+    run.add_argument("--resume", action="store_true",
+                     help="continue an interrupted session, same order (the trial on screen when it stopped is "
+                          "shown again with reshown=1)")
+    run.add_argument("--allow-network-logs", action="store_true",
+                     help="accept a --logs folder on a network file system (NFS, SMB...); by default refused")
     run.add_argument("--instructions", default="en",
                      help="screen texts: en or zh (shipped), or a TOML file like experiment/instructions/en.toml")
     run.add_argument("--no-instructions", action="store_true", help="skip the instructions screen")
