@@ -188,18 +188,49 @@ def run_with_dialog(args) -> int:
     from experiment import dialog
 
     require_display()  # Qt would abort the process without a screen
-    problem = None
+    problem, shown, resume_given = None, dict(vars(args)), args.resume
     while True:
-        answers = dialog.ask(vars(args), problem)
+        args.resume = resume_given  # a 'continue' chosen for an earlier answer does not carry over
+        answers = dialog.ask(shown, problem)
         if answers is None:
             print("cancelled in the participant dialog; nothing was written", file=sys.stderr)
             return EXIT_CANCELLED
+        shown = dict(vars(args), **answers)  # a refused value comes back as typed, with the other fields
         try:
             vars(args).update(dialog.parse(answers))
+            if not offer_unfinished(args, dialog):
+                problem = None
+                continue
             return cmd_run(args)
         except (ParticipantError, dialog.AnswerError) as err:  # raised before any window or file
             problem = str(err)
             print(f"participant dialog: {problem}", file=sys.stderr)
+
+
+def offer_unfinished(args, dialog) -> bool:
+    """An unfinished lab session of this participant/session: continue it or start a new one (asked in a dialog).
+
+    Returns False when the experimenter goes back to the first dialog.
+    """
+    if args.resume:
+        return True
+    paths = logfile.find_session(args.logs, args.participant, args.session, args.exp_name)
+    if paths is None:
+        return True
+    sidecar = logfile.read_json(paths.sidecar)
+    if sidecar.get("platform", logfile.PLATFORM) != logfile.PLATFORM or sidecar.get("completed"):
+        return True  # the session refuses these with its own message, which the dialog then shows
+    used = {int(data["session"]) for _, data in logfile.read_sidecars(args.logs)
+            if str(data["participant"]) == args.participant and str(data["session"]).isdigit()}
+    next_session = next(n for n in range(args.session + 1, args.session + len(used) + 2) if n not in used)
+    choice = dialog.ask_unfinished(args.participant, args.session, sidecar, next_session)
+    if choice is None:
+        return False
+    if choice == dialog.CONTINUE:
+        args.resume = True
+    else:
+        args.session = next_session
+    return True
 
 
 def cmd_order(args) -> int:

@@ -158,6 +158,9 @@ def _plan_files(args, rows, number, trials, info, texts, practice, practice_rows
         raise ParticipantError(f"participant {args.participant} session {args.session} already has an online "
                                f"session ({paths.sidecar}); the lab session cannot continue it: use another "
                                "session number (nothing was changed)")
+    if paths and not args.resume and logfile.read_json(paths.sidecar).get("completed"):
+        raise ParticipantError(f"participant {args.participant} session {args.session} is complete "
+                               f"({paths.sidecar}): use another session number (nothing was overwritten)")
     if paths and not args.resume:
         raise ParticipantError(f"participant {args.participant} session {args.session} already has {paths.sidecar}: "
                                "add --resume to continue it, or use another session number (nothing was overwritten)")
