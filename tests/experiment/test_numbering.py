@@ -115,3 +115,11 @@ def test_dialog_answers_are_checked_field_by_field():
                            ({"participant": "P1", "session": "1", "age": "twenty"}, "age")):
         with pytest.raises(AnswerError, match=f"^{field}:"):
             parse(answers)
+
+
+def test_the_unfinished_session_dialog_offers_continuing_first_with_the_trial_count():
+    from experiment.dialog import CONTINUE, NEW, unfinished_choices
+
+    choices = unfinished_choices(37, 140, 2)
+    assert list(choices.items()) == [("continue the unfinished session (37 of 140 trials done)", CONTINUE),
+                                     ("start a new session (session 2)", NEW)]
