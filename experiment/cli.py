@@ -190,7 +190,8 @@ def run_with_dialog(args) -> int:
     require_display()  # Qt would abort the process without a screen
     problem, shown, resume_given = None, dict(vars(args)), args.resume
     while True:
-        args.resume = resume_given  # a 'continue' chosen for an earlier answer does not carry over
+        args.resume = resume_given  # a choice made for an earlier answer does not carry over
+        args.new_after_unfinished = False
         answers = dialog.ask(shown, problem)
         if answers is None:
             print("cancelled in the participant dialog; nothing was written", file=sys.stderr)
@@ -230,6 +231,7 @@ def offer_unfinished(args, dialog) -> bool:
         args.resume = True
     else:
         args.session = next_session
+        args.new_after_unfinished = True  # may take over the stale lock the unfinished session left
     return True
 
 

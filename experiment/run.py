@@ -134,7 +134,10 @@ def prepare(args) -> Plan:
 
     # Before the log folder is read: a running session's files must not be touched (e.g. a resume's repair).
     try:
-        lock = logfile.SessionLock(args.logs, args.participant, args.exp_name).acquire(args.resume, args.session)
+        # A stale lock is taken over to resume, or for a new session the experimenter chose in the dialog
+        # after being shown the unfinished one; never silently by a plain start.
+        take_over = args.resume or getattr(args, "new_after_unfinished", False)
+        lock = logfile.SessionLock(args.logs, args.participant, args.exp_name).acquire(take_over, args.session)
     except logfile.SessionLocked as err:
         raise ParticipantError(str(err)) from None
     try:

@@ -96,7 +96,7 @@ def test_a_second_start_is_refused_before_its_window_and_after_a_kill_the_dialog
     s.wait_for("ready")
     second = Session(tmp_path, "--simulate", participant="P03", manifest=s.manifest)
     rc, out, err = second.finish()
-    assert rc == 2 and f"participant P03 is already being tested: session 1" in err and f"PID {s.proc.pid}" in err
+    assert rc == 2 and "participant P03 is already being tested: session 1" in err and f"PID {s.proc.pid}" in err
     assert not second.events_path.exists()  # refused before its window (the feed starts with the window)
     s.focus()
     answer_trial(s, 1, 0.3, "2", "3")

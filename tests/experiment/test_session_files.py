@@ -66,7 +66,7 @@ def test_a_second_start_while_the_id_is_locked_is_refused_before_a_window_opens(
         code = main(["run", "--participant", "P01", "--conditions", str(manifest), "--logs", str(logs)])
         err = capsys.readouterr().err
         assert code == 2 and err.count("\n") == 1
-        assert f"participant P01 is already being tested: session 1" in err and f"PID {os.getpid()}" in err
+        assert "participant P01 is already being tested: session 1" in err and f"PID {os.getpid()}" in err
         assert sorted(p.name for p in logs.iterdir()) == before  # nothing written
 
 

@@ -175,7 +175,13 @@ def test_declined_escape_is_flagged_and_rt_comes_from_the_first_viewing(tmp_path
     assert t_send - onset["wall"] - 0.02 <= float(rows[1]["rt"]) <= t_sent - onset["wall"] + 0.1
     sidecar = json.loads(s.sidecar.read_text())
     assert sidecar["completed"] is False and sidecar["ended_by"] == "escape" and sidecar["n_trials_done"] == 2
+    assert sidecar["trial_on_screen"] == 3 and not (s.logs / "P03_halfface.lock").exists()  # released on Escape
     assert (shots / "quit.png").exists()
+    # resumed, the face seen when Escape was confirmed comes again, flagged
+    again = Session(tmp_path, "--resume", "--simulate", participant="P03", manifest=s.manifest)
+    rc, out, err = again.finish()
+    assert rc == 0, err
+    assert [r["reshown"] for r in read_rows(s.csv)] == ["0", "0", "1", "0"]
 
 
 def test_simulated_crossed_session_with_practice_breaks_and_chinese_texts(tmp_path):
