@@ -11,7 +11,11 @@ Order of events, so that a mistake costs nothing:
    closes before the first instruction screen, one line naming the fix, exit 2
    (only PsychoPy's ``.log`` is kept, for diagnosis).
 3. The sidecar and the order are written, then the session runs
-   (``session.run_session``), every answer saved at once.
+   (``session.run_session``), every answer saved at once; the sidecar
+   (``n_trials_done``, ``trial_on_screen``) and PsychoPy's ``.log`` are
+   updated when each trial comes on screen and when it is saved, so the files
+   of a killed session say where it stopped, and a resume flags the trial
+   that was on screen (``reshown``).
 """
 
 import hashlib
