@@ -53,7 +53,8 @@ else (the sequence of emotion, version and block per trial stays the same).
    ``BoundedOrder``). Only when blocks hold one or two photos (a handful of
    photos in the crossed design) can the image-side bound be impossible; then
    the half alone is bounded (``info["run_bounded_columns"]`` says which).
-   The session's very first trial shows version ``symbol(p mod k)``, so over
+   The session's very first trial shows version ``symbol(p mod k)`` (when
+   the first block holds it: always when every block has >= k photos), so over
    any k consecutive participants (every group that completes the block
    square when k divides L) each version comes first equally often (±1
    otherwise), and the first half alternates between consecutive

@@ -130,3 +130,13 @@ def test_a_bad_out_folder_is_one_line_with_exit_2(manifests, tmp_path, capsys):
                  "--out", str(not_a_folder)])
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and "file.txt" in err
+
+
+def test_a_set_too_small_for_the_first_trial_balance_says_so_instead_of_failing(tmp_path, capsys):
+    # 5 photos in 4 blocks: three blocks hold one photo, which cannot offer every version first
+    manifest = write_manifest(tmp_path / "small", photo_names("cycling", n_photos=5))
+    code = main(["audit", "--conditions", str(manifest), "--participants", "8"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "n/a    first-trial versions" in out and "not guaranteed: a block has fewer photos than versions" in out
+    assert "ok     longest run of one visible_half 4" in out
