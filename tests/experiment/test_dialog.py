@@ -119,3 +119,26 @@ def test_a_second_start_is_refused_before_its_window_and_after_a_kill_the_dialog
     rows = read_rows(again.csv)
     assert [r["trial"] for r in rows] == ["1", "2", "3", "4"] and [r["reshown"] for r in rows] == ["0", "1", "0", "0"]
     assert len(list(again.logs.glob("P03_*.json"))) == 1  # continued, not a new session
+
+
+def test_a_refused_age_reopens_the_dialog_with_the_typed_fields_kept(tmp_path):
+    s = Session(tmp_path, "--simulate", "--max-trials", "1", participant=None)
+    focus_dialog()
+    type_text("P12")
+    press("Tab")
+    press("Tab")
+    type_text("abc")  # age
+    press("Return")
+    time.sleep(1.0)
+    focus_dialog()
+    press("Tab")
+    press("Tab")
+    press("ctrl+a")
+    type_text("30")  # only the age is typed again: the participant field kept "P12"
+    press("Return")
+    s.participant = "P12"
+    rc, out, err = s.finish()
+    assert rc == 0, err
+    assert "participant dialog: age: 'abc' is not a whole number" in err
+    sidecar = json.loads(s.paths().sidecar.read_text())
+    assert (sidecar["participant"], sidecar["age"]) == ("P12", 30)
