@@ -1,4 +1,4 @@
-"""Command line: ``python -m experiment run | order | check-display | web | serve``.
+"""Command line: ``python -m experiment run | order | audit | check-display | web | serve``.
 
 User mistakes and refused displays end with one line on stderr and exit code
 2; a session ended with Escape exits 3 (data kept, resumable); Cancel in the
@@ -29,6 +29,7 @@ EXAMPLE = """example:
   python -m experiment run --participant demo1 --conditions stimuli_out/manifest.csv --logs logs/ \\
       --windowed --simulate --max-trials 30 --allow-unlocked-display
   python -m experiment order --participant P07 --conditions stimuli_out/manifest.csv
+  python -m experiment audit --conditions stimuli_out/manifest.csv --participants 24 --out audit/
   python -m experiment check-display --monitor booth1 --out display_check/
 """
 
@@ -87,7 +88,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--logs", type=Path, default=Path("logs"), help="folder for the session files (default logs)")
     run.add_argument("--exp-name", default=ids.DEFAULT_EXP_NAME,
                      help=f"experiment name in file names and the expName column (default {ids.DEFAULT_EXP_NAME})")
-    run.add_argument("--resume", action="store_true", help="continue an interrupted session, same order")
+    run.add_argument("--resume", action="store_true",
+                     help="continue an interrupted session, same order (the trial on screen when it stopped is "
+                          "shown again with reshown=1)")
+    run.add_argument("--allow-network-logs", action="store_true",
+                     help="accept a --logs folder on a network file system (NFS, SMB...); by default refused")
     run.add_argument("--instructions", default="en",
                      help="screen texts: en or zh (shipped), or a TOML file like experiment/instructions/en.toml")
     run.add_argument("--no-instructions", action="store_true", help="skip the instructions screen")
@@ -123,6 +128,18 @@ def build_parser() -> argparse.ArgumentParser:
                            epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
     _add_design_options(order, participant_required=True)
 
+    audit = sub.add_parser("audit", help="tabulate the counterbalancing of participants 1..N (no window)",
+                           epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
+    audit.add_argument("--conditions", required=True, type=Path, help="stimuli manifest.csv (conditions file)")
+    audit.add_argument("--participants", required=True, type=_positive_int,
+                       help="audit counterbalancing numbers 1..N (P01..PN)")
+    audit.add_argument("--design", choices=DESIGNS, default=design.DEFAULT_DESIGN, help="paper (default) or crossed")
+    audit.add_argument("--blocks", type=_positive_int, default=design.DEFAULT_BLOCKS,
+                       help=f"photo blocks, as for run (default {design.DEFAULT_BLOCKS})")
+    audit.add_argument("--session", type=_positive_int, default=1, help="session number (default 1)")
+    audit.add_argument("--out", type=Path, default=None,
+                       help="folder for the tables (CSV) and summary.txt; without it only the summary is printed")
+
     check = sub.add_parser("check-display", help="measure a display's refresh and timing (run it on the lab screen)",
                            epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
     check.add_argument("--out", type=Path, default=Path("display_check"),
@@ -145,6 +162,10 @@ def main(argv=None) -> int:
     try:
         if args.command == "order":
             return cmd_order(args)
+        if args.command == "audit":
+            from experiment.audit import cmd_audit
+
+            return cmd_audit(args)
         if args.command == "check-display":
             from experiment.check_display import cmd_check_display
 
@@ -167,18 +188,51 @@ def run_with_dialog(args) -> int:
     from experiment import dialog
 
     require_display()  # Qt would abort the process without a screen
-    problem = None
+    problem, shown, resume_given = None, dict(vars(args)), args.resume
     while True:
-        answers = dialog.ask(vars(args), problem)
+        args.resume = resume_given  # a choice made for an earlier answer does not carry over
+        args.new_after_unfinished = False
+        answers = dialog.ask(shown, problem)
         if answers is None:
             print("cancelled in the participant dialog; nothing was written", file=sys.stderr)
             return EXIT_CANCELLED
+        shown = dict(vars(args), **answers)  # a refused value comes back as typed, with the other fields
         try:
             vars(args).update(dialog.parse(answers))
+            if not offer_unfinished(args, dialog):
+                problem = None
+                continue
             return cmd_run(args)
         except (ParticipantError, dialog.AnswerError) as err:  # raised before any window or file
             problem = str(err)
             print(f"participant dialog: {problem}", file=sys.stderr)
+
+
+def offer_unfinished(args, dialog) -> bool:
+    """An unfinished lab session of this participant/session: continue it or start a new one (asked in a dialog).
+
+    Returns False when the experimenter goes back to the first dialog.
+    """
+    if args.resume:
+        return True
+    paths = logfile.find_session(args.logs, args.participant, args.session, args.exp_name)
+    if paths is None:
+        return True
+    sidecar = logfile.read_json(paths.sidecar)
+    if sidecar.get("platform", logfile.PLATFORM) != logfile.PLATFORM or sidecar.get("completed"):
+        return True  # the session refuses these with its own message, which the dialog then shows
+    used = {int(data["session"]) for _, data in logfile.read_sidecars(args.logs)
+            if str(data["participant"]) == args.participant and str(data["session"]).isdigit()}
+    next_session = next(n for n in range(args.session + 1, args.session + len(used) + 2) if n not in used)
+    choice = dialog.ask_unfinished(args.participant, args.session, sidecar, next_session)
+    if choice is None:
+        return False
+    if choice == dialog.CONTINUE:
+        args.resume = True
+    else:
+        args.session = next_session
+        args.new_after_unfinished = True  # may take over the stale lock the unfinished session left
+    return True
 
 
 def cmd_order(args) -> int:

@@ -3,8 +3,11 @@
 ``python -m experiment run --conditions manifest.csv`` (no ``--participant``)
 opens it, as PsychoPy Builder does before an experiment. A value the session
 refuses (an ID that cannot name a file, a number already used, a session
-that exists) re-opens the dialog with the reason in red; Cancel ends without
-writing anything.
+that is complete or running) re-opens the dialog with the reason in red and
+with every field as it was typed; Cancel ends without writing anything. When
+the participant's session exists and is unfinished, a second dialog offers to
+continue it (with its trial count) or to start a new session; a new session
+is started only when asked for.
 """
 
 TITLE = "halfface session"
@@ -60,3 +63,29 @@ def parse(answers: dict) -> dict:
         raise AnswerError(f"handedness: {handedness!r} is not one of {', '.join(h for h in HANDEDNESS if h)}")
     return {"participant": participant, "session": int(session), "age": int(age) if age else None,
             "sex": sex, "handedness": handedness}
+
+
+CONTINUE, NEW = "continue", "new"
+
+
+def unfinished_choices(done: int, planned, next_session: int) -> dict:
+    """The second dialog's options, label -> CONTINUE / NEW; continuing comes first (the default)."""
+    of = f" of {planned}" if planned else ""
+    return {f"continue the unfinished session ({done}{of} trials done)": CONTINUE,
+            f"start a new session (session {next_session})": NEW}
+
+
+def ask_unfinished(participant: str, session: int, sidecar: dict, next_session: int) -> str | None:
+    """Continue the unfinished session or start a new one? CONTINUE, NEW, or None (back to the first dialog)."""
+    from psychopy import gui
+
+    choices = unfinished_choices(int(sidecar.get("n_trials_done") or 0), sidecar.get("n_trials_planned"),
+                                 next_session)
+    info = {"unfinished session": list(choices)}
+    dlg = gui.DlgFromDict(info, title=f"{TITLE}: {participant} session {session} is unfinished", show=False)
+    stopped = sidecar.get("updated") or sidecar.get("started") or "?"
+    ended = sidecar.get("ended_by", "?")
+    ended = "the program ended without closing (crash or kill)" if ended == "running" else ended
+    dlg.addText(f"Participant {participant} session {session} stopped at {stopped} ({ended}).").setWordWrap(True)
+    dlg.show()
+    return choices.get(info["unfinished session"]) if dlg.OK else None

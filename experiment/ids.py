@@ -63,15 +63,27 @@ def counterbalancing_number(participant: str, cb_number: int | None = None) -> i
     return number
 
 
+def date_str(moment) -> str:
+    """PsychoPy's ``data.getDateStr()``: ``2026-12-04_23h53.29.396`` (milliseconds, 3 digits)."""
+    return moment.strftime("%Y-%m-%d_%Hh%M.%S.%f")[:-3]
+
+
+def exp_start_str(moment) -> str:
+    """PsychoPy's ``expInfo['expStart']``: ``2026-12-04 23h53.29.396123 +0800`` (Builder 2023.1 on)."""
+    return moment.strftime("%Y-%m-%d %Hh%M.%S.%f %z")
+
+
 def session_stem(participant: str, exp_name: str, started) -> str:
-    """PsychoPy Builder's naming, to the minute: ``P07_halfface_2026-11-28_1403``.
+    """PsychoPy Builder's naming, to the millisecond: ``P07_halfface_2026-11-28_14h03.09.117``.
 
     ``started`` is the (local, time-zone aware) datetime the session was first
-    started; a resumed session keeps the stem of its first start.
+    started; a resumed session keeps the stem of its first start. Earlier
+    versions named files to the minute (``P07_halfface_2026-11-28_1403``);
+    sessions are found by their sidecar's contents, so both forms are read.
     """
     validate_participant_id(participant)
     validate_exp_name(exp_name)
-    return f"{participant}_{exp_name}_{started:%Y-%m-%d_%H%M}"
+    return f"{participant}_{exp_name}_{date_str(started)}"
 
 
 def participant_number(participant: str) -> int:

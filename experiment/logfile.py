@@ -1,7 +1,9 @@
 """Session files in logs/: the trial CSV, its JSON sidecar, the saved order, practice answers.
 
-Names follow PsychoPy Builder: ``<participant>_<expName>_<YYYY-MM-DD>_<HHMM>``
-(local time of the first start) with ``.csv`` (trials), ``.json`` (sidecar),
+Names follow PsychoPy Builder: ``<participant>_<expName>_<date>`` with the
+date in PsychoPy's ``%Y-%m-%d_%Hh%M.%S.%f`` form to the millisecond
+(``P11_halfface_2026-12-04_23h53.29.396``, local time of the first start;
+earlier versions wrote ``P11_halfface_2026-12-04_2353``) with ``.csv`` (trials), ``.json`` (sidecar),
 ``_order.csv`` (planned order), ``_practice.csv`` (practice answers) and
 ``.log`` (PsychoPy's own log). A session is found again through its sidecar's
 contents (participant, session, expName), never by re-deriving a time stamp;
@@ -11,13 +13,21 @@ the same way.
 Crash safety: each trial is one ``write`` of a complete line followed by
 ``flush`` and ``os.fsync``, so a crash, power cut or ``kill -9`` loses at most
 the trial in progress. The sidecar is replaced atomically (write + rename).
+
+One session per participant ID at a time: ``SessionLock`` holds
+``<participant>_<expName>.lock`` (created with ``O_EXCL``; PID, host, stem)
+beside the logs while a session runs.
 """
 
 import csv
+import errno
 import io
 import json
 import os
+import socket
+import tempfile
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from experiment.ids import DEFAULT_EXP_NAME
@@ -36,6 +46,10 @@ LOG_COLUMNS = (
     # PsychoPy Builder's standard columns, the same in every row of a run
     "date", "expName", "psychopyVersion", "frameRate", "platform",
 )
+# The lab log's own columns after the shared ones. reshown: 1 on a trial that was on screen when a
+# session stopped (crash, kill -9, Escape) and is shown again on resume (old logs: read as 0);
+# expStart: PsychoPy's expInfo['expStart'], the session's first start (docs/builder_columns.md).
+LAB_COLUMNS = LOG_COLUMNS + ("reshown", "expStart")
 ORDER_COLUMNS = ("trial", "stimulus", "source", "photo_id", "emotion", "gender", "identity",
                  "visible_half", "visible_image_side", "mirrored", "block", "presentation")
 PLATFORM = "lab"
@@ -122,7 +136,8 @@ def build_row(participant: str, session: int, trial: dict, measured: dict, run: 
     """One log row from the planned trial, what was measured, and the run's constants (pure).
 
     ``run`` holds Builder's per-run columns: ``date``, ``expName``,
-    ``psychopyVersion``, ``frameRate`` (and optionally ``platform``).
+    ``psychopyVersion``, ``frameRate`` (and optionally ``platform``,
+    ``expStart``). ``trial["reshown"]`` marks a trial shown again on resume.
     """
     run = run or {}
     response_emotion = measured["response_emotion"]
@@ -152,12 +167,14 @@ def build_row(participant: str, session: int, trial: dict, measured: dict, run: 
         "dropped_frames": measured.get("dropped_frames", ""),
         "trial_end": measured.get("trial_end", ""),
         "restarted": int(measured.get("restarted", 0)),
+        "reshown": int(trial.get("reshown", 0)),
         "early_presses": int(measured.get("early_presses", 0)),
         "date": run.get("date", ""),
         "expName": run.get("expName", DEFAULT_EXP_NAME),
         "psychopyVersion": run.get("psychopyVersion", ""),
         "frameRate": run.get("frameRate", ""),
         "platform": run.get("platform", PLATFORM),
+        "expStart": run.get("expStart", ""),
     }
 
 
@@ -182,7 +199,7 @@ def _line(values) -> str:
 class TrialLog:
     """Append-only CSV; ``append`` returns only once the row is on disk."""
 
-    def __init__(self, path, columns=LOG_COLUMNS):
+    def __init__(self, path, columns=LAB_COLUMNS):
         self.path = Path(path)
         self.columns = tuple(columns)
         new = not self.path.exists() or self.path.stat().st_size == 0
@@ -275,3 +292,176 @@ def write_json_atomic(path, data: dict) -> None:
 
 def read_json(path) -> dict:
     return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+# --- the log folder, checked before any window opens --------------------------------------------------------
+
+NETWORK_FILESYSTEMS = ("nfs", "nfs4", "cifs", "smb3", "smbfs", "afs", "ncpfs", "9p", "fuse.sshfs", "sshfs",
+                       "davfs", "fuse.davfs2", "glusterfs", "ceph", "lustre")
+
+
+def filesystem_type(path) -> str | None:
+    """The type of the file system holding ``path`` (Linux /proc/mounts), or None where it cannot be told."""
+    try:
+        mounts = Path("/proc/mounts").read_text().splitlines()
+    except OSError:
+        return None
+    target, best, kind = str(Path(path).resolve()), "", None
+    for line in mounts:
+        fields = line.split()
+        if len(fields) < 3:
+            continue
+        point = fields[1].replace("\\040", " ")
+        inside = target == point or target.startswith(point.rstrip("/") + "/")
+        if inside and len(point) >= len(best):
+            best, kind = point, fields[2]
+    return kind
+
+
+def check_logs_folder(logdir, allow_network=False) -> None:
+    """Raise ValueError (one line: the path and why) unless ``logdir`` can take the session's files.
+
+    The folder must exist or be creatable, take a new file (probed with a
+    temporary file or folder that is removed again, so nothing is left
+    behind), and, unless ``allow_network``, lie on a local disk where the
+    file-system type can be told: a network share can vanish mid-session, and
+    ``fsync`` on it does not promise the data reached a disk.
+    """
+    logdir = Path(logdir)
+    existing = logdir
+    while not existing.exists():
+        if existing.parent == existing:
+            break
+        existing = existing.parent
+    if not existing.is_dir():
+        what = "is" if existing == logdir else f"would be inside {existing}, which is"
+        raise ValueError(f"--logs {logdir}: {what} a file, not a folder; give a folder for the session files")
+    try:
+        if existing == logdir:
+            fd, probe = tempfile.mkstemp(prefix=".halfface_probe_", dir=logdir)
+            os.close(fd)
+            os.unlink(probe)
+        else:  # could the missing folders be made? try one inside the deepest existing folder
+            os.rmdir(tempfile.mkdtemp(prefix=".halfface_probe_", dir=existing))
+    except OSError as err:
+        reason = os.strerror(err.errno) if err.errno else str(err)
+        where = "cannot write in it" if existing == logdir else f"cannot create folders in {existing}"
+        raise ValueError(f"--logs {logdir}: {where} ({reason}); give a folder you can write to") from None
+    kind = filesystem_type(existing)
+    if kind in NETWORK_FILESYSTEMS and not allow_network:
+        raise ValueError(f"--logs {logdir}: on a network file system ({kind}), which can vanish during a session; "
+                         "log to a local folder and copy the files afterwards (or add --allow-network-logs)")
+
+
+# --- one session per participant ID at a time ----------------------------------------------------------------
+
+
+class SessionLocked(ValueError):
+    """Another session of this participant ID holds the lock; the message names it."""
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    except OSError as err:
+        return err.errno != errno.ESRCH
+    return True
+
+
+class SessionLock:
+    """``<participant>_<expName>.lock`` beside the logs, created with ``O_EXCL`` (atomic on local disks).
+
+    Holds the PID, the host and the session's file stem. A lock whose PID is
+    not running on this host is *stale* (a crash or ``kill -9``): it is taken
+    over only when ``resume`` is true; a live one (or one from another host,
+    which cannot be checked) refuses the start, naming the running session.
+    """
+
+    def __init__(self, logdir, participant: str, exp_name: str = DEFAULT_EXP_NAME):
+        self.logdir = Path(logdir)
+        self.path = self.logdir / f"{participant}_{exp_name}.lock"
+        self.participant = participant
+        self.held = False
+        self.took_over = None  # the stale lock's contents, when one was taken over
+        self._made_folder = False
+
+    def read(self) -> dict:
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+            return data if isinstance(data, dict) else {}
+        except (OSError, ValueError):
+            return {}
+
+    def describe(self, data) -> str:
+        return (f"session {data.get('session', '?')} started {data.get('started', '?')} by PID {data.get('pid', '?')} "
+                f"on {data.get('host', '?')} (files {data.get('stem', '?')}.*; lock {self.path})")
+
+    def is_stale(self, data) -> bool:
+        return data.get("host") == socket.gethostname() and isinstance(data.get("pid"), int) \
+            and not _pid_alive(data["pid"])
+
+    def acquire(self, resume: bool, session: int, stem: str = "") -> "SessionLock":
+        if not self.logdir.exists():
+            self.logdir.mkdir(parents=True)
+            self._made_folder = True
+        content = {"participant": self.participant, "session": session, "pid": os.getpid(),
+                   "host": socket.gethostname(), "started": datetime.now().astimezone().isoformat(timespec="seconds"),
+                   "stem": stem}
+        for _ in range(2):
+            try:
+                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                held = self.read()
+                if not self.is_stale(held):
+                    self._drop_folder()
+                    raise SessionLocked(f"participant {self.participant} is already being tested: "
+                                        f"{self.describe(held)}; wait until it ends, or if that session is no longer "
+                                        "running on that computer, delete the lock file") from None
+                if not resume:
+                    self._drop_folder()
+                    raise SessionLocked(f"participant {self.participant} has a stale lock: {self.describe(held)}, "
+                                        "which is no longer running (a crash or a killed session); continue it with "
+                                        "--resume (the dialog offers it), which takes the lock over") from None
+                self.took_over = held
+                self.path.unlink(missing_ok=True)
+                continue
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump(content, f)
+                f.flush()
+                os.fsync(f.fileno())
+            self.held = True
+            return self
+        raise SessionLocked(f"could not take over {self.path}: another start took it at the same moment")
+
+    def update(self, **fields) -> None:
+        """Record e.g. the file stem once it is known (the lock stays held throughout)."""
+        if self.held:
+            data = dict(self.read(), **fields)
+            tmp = self.path.with_suffix(".lock.tmp")
+            tmp.write_text(json.dumps(data), encoding="utf-8")
+            os.replace(tmp, self.path)
+
+    def release(self) -> None:
+        if self.held:
+            self.path.unlink(missing_ok=True)
+            self.held = False
+        self._drop_folder()
+
+    def _drop_folder(self) -> None:
+        # A refused start leaves nothing behind, not even the folder it made for the lock.
+        if self._made_folder:
+            try:
+                self.logdir.rmdir()
+                self._made_folder = False
+            except OSError:
+                pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.release()

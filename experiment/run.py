@@ -1,16 +1,21 @@
 """``python -m experiment run``: check everything, open the window, refuse a bad display, run, save.
 
 Order of events, so that a mistake costs nothing:
-1. ``prepare`` (no PsychoPy): participant, numbering, files in ``logs/``,
-   conditions and design, practice stimuli, texts. Any problem: one line, exit 2,
-   nothing written.
+1. ``prepare`` (no PsychoPy): participant, the ``--logs`` folder (creatable,
+   writable, local), conditions and design, practice stimuli, texts, then the
+   participant's lock (one session per ID at a time) and the files in ``logs/``.
+   Any problem: one line, exit 2, nothing written.
 2. The window opens; the display preflight (``Screen`` + ``timing.assess_display``)
    checks its size against the monitor description, sets gamma and measures
    the refresh and whether flips are locked to it. Any problem: the window
    closes before the first instruction screen, one line naming the fix, exit 2
    (only PsychoPy's ``.log`` is kept, for diagnosis).
 3. The sidecar and the order are written, then the session runs
-   (``session.run_session``), every answer saved at once.
+   (``session.run_session``), every answer saved at once; the sidecar
+   (``n_trials_done``, ``trial_on_screen``) and PsychoPy's ``.log`` are
+   updated when each trial comes on screen and when it is saved, so the files
+   of a killed session say where it stopped, and a resume flags the trial
+   that was on screen (``reshown``).
 """
 
 import hashlib
@@ -59,6 +64,8 @@ class Plan:
     screen_size: tuple | None = None
     gamma: tuple | None = None
     started: datetime | None = None
+    lock: logfile.SessionLock | None = None
+    reshown: int | None = None  # trial number shown again on resume (on screen when the session stopped)
 
 
 def now() -> datetime:
@@ -103,8 +110,10 @@ def prepare(args) -> Plan:
     except ValueError as err:
         raise ParticipantError(str(err)) from None
     ids.validate_exp_name(args.exp_name)
-    if args.logs.exists() and not args.logs.is_dir():
-        raise UserError(f"{args.logs} is not a folder")
+    try:
+        logfile.check_logs_folder(args.logs, allow_network=getattr(args, "allow_network_logs", False))
+    except ValueError as err:
+        raise UserError(str(err)) from None
     if args.resume and args.max_trials:
         raise UserError("--max-trials cannot be combined with --resume: the saved order decides the trials")
     if args.monitor and args.config:
@@ -127,12 +136,38 @@ def prepare(args) -> Plan:
     if args.simulate:
         SimulatedParticipant(0, args.sim_accuracy, args.sim_rt_mean, args.sim_rt_sd)  # validates the numbers
 
+    # Before the log folder is read: a running session's files must not be touched (e.g. a resume's repair).
+    try:
+        # A stale lock is taken over to resume, or for a new session the experimenter chose in the dialog
+        # after being shown the unfinished one; never silently by a plain start.
+        take_over = args.resume or getattr(args, "new_after_unfinished", False)
+        lock = logfile.SessionLock(args.logs, args.participant, args.exp_name).acquire(take_over, args.session)
+    except logfile.SessionLocked as err:
+        raise ParticipantError(str(err)) from None
+    try:
+        plan = _plan_files(args, rows, number, trials, info, texts, practice, practice_rows, config, screen_size,
+                           gamma)
+    except BaseException:
+        lock.release()
+        raise
+    plan.lock = lock
+    lock.update(stem=plan.paths.stem)
+    if lock.took_over:
+        print(f"warning: took over the lock of a session that is no longer running: "
+              f"{lock.describe(lock.took_over)}", file=sys.stderr)
+    return plan
+
+
+def _plan_files(args, rows, number, trials, info, texts, practice, practice_rows, config, screen_size, gamma) -> Plan:
     paths = logfile.find_session(args.logs, args.participant, args.session, args.exp_name)
     if paths and logfile.read_json(paths.sidecar).get("platform", logfile.PLATFORM) != logfile.PLATFORM:
         # An online log has the browser's extra columns: lab rows appended to it would not line up.
         raise ParticipantError(f"participant {args.participant} session {args.session} already has an online "
                                f"session ({paths.sidecar}); the lab session cannot continue it: use another "
                                "session number (nothing was changed)")
+    if paths and not args.resume and logfile.read_json(paths.sidecar).get("completed"):
+        raise ParticipantError(f"participant {args.participant} session {args.session} is complete "
+                               f"({paths.sidecar}): use another session number (nothing was overwritten)")
     if paths and not args.resume:
         raise ParticipantError(f"participant {args.participant} session {args.session} already has {paths.sidecar}: "
                                "add --resume to continue it, or use another session number (nothing was overwritten)")
@@ -165,6 +200,9 @@ def _resume(args, plan: Plan) -> Plan:
     if [t["stimulus"] for t in saved_order] != planned or plan.info["seed"] != sidecar.get("seed"):
         raise UserError(f"{paths.order} no longer matches the order re-created from {args.conditions}: "
                         "was the manifest or --blocks/--cb-number changed? Resume with the original ones")
+    if paths.csv.stat().st_size == 0:
+        raise UserError(f"cannot resume: {paths.csv} is empty (not even its header was saved); move the session's "
+                        "files out of the log folder and start the session again")
     partial = logfile.repair_partial_last_line(paths.csv)
     if partial:
         print(f"warning: removed an unfinished last line from {paths.csv}: {partial!r} "
@@ -178,6 +216,11 @@ def _resume(args, plan: Plan) -> Plan:
     if len(answered) >= len(trials):
         raise UserError(f"{paths.csv} already holds all {len(trials)} trials: the session is complete")
     plan.trials, plan.start, plan.sidecar = trials, len(answered), sidecar
+    if sidecar.get("trial_on_screen") == len(answered) + 1:  # it was on screen when the session stopped
+        plan.reshown = len(answered) + 1
+    if sidecar.get("ended_by") == "running" and sidecar.get("runs"):  # the process ended without closing
+        sidecar["runs"][-1].setdefault("ended_by", "interrupted (crash, kill or power cut)")
+        sidecar["runs"][-1].setdefault("last_trial", len(answered))
     plan.started = datetime.fromisoformat(sidecar["started"]) if sidecar.get("started") else now()
     return plan
 
@@ -253,6 +296,11 @@ def display_refusal(check: dict) -> str:
 def cmd_run(args) -> int:
     """Check, open the window, refuse a bad display, run, save; returns the exit code."""
     plan = prepare(args)
+    with plan.lock:  # released however the session ends, except kill -9 (then it is stale)
+        return _run_prepared(args, plan)
+
+
+def _run_prepared(args, plan) -> int:
     require_display()
     # PsychoPy is imported only now: the checks above never wait for it.
     from psychopy import __version__ as psychopy_version
@@ -298,8 +346,20 @@ def cmd_run(args) -> int:
     logfile.write_json_atomic(paths.sidecar, sidecar)
 
     by_stimulus = {r["stimulus"]: r for r in plan.rows}
-    trials = [dict(by_stimulus[t["stimulus"]], **{k: t[k] for k in ("trial", "block", "presentation")})
+    trials = [dict(by_stimulus[t["stimulus"]], **{k: t[k] for k in ("trial", "block", "presentation")},
+                   reshown=int(t["trial"] == plan.reshown))
               for t in plan.trials]
+
+    def progress(trial_number, on_screen):
+        """The sidecar and PsychoPy's .log say where the session is, so a killed session's files tell."""
+        sidecar["n_trials_done"] = trial_number - 1 if on_screen else trial_number
+        sidecar["trial_on_screen"] = trial_number if on_screen else None
+        sidecar["updated"] = now().isoformat(timespec="seconds")
+        run["last_trial"] = sidecar["n_trials_done"]
+        logfile.write_json_atomic(paths.sidecar, sidecar)
+        psychopy_logging.exp(f"halfface: trial {trial_number} " + ("on screen" if on_screen else "saved"))
+        psychopy_logging.flush()
+
     events.emit("ready", refresh_rate_hz=display["refresh_hz"], fixation_frames=fixation.frames,
                 first_trial=plan.start + 1, stem=paths.stem)
     ended_by = "completed"
@@ -310,7 +370,8 @@ def cmd_run(args) -> int:
                 run_session(screen, responder, trials, log, participant=args.participant, session=args.session,
                             fixation=fixation, start=plan.start, events=events, texts=plan.texts,
                             run_columns=run_columns, practice=plan.practice, practice_log=practice_log,
-                            break_every=args.break_every, instructions=not args.no_instructions, min_rt=args.min_rt)
+                            break_every=args.break_every, instructions=not args.no_instructions, min_rt=args.min_rt,
+                            on_progress=progress)
             except QuitSession:
                 ended_by = "escape"
     except BaseException as err:
@@ -376,9 +437,11 @@ def _record_run(sidecar, args, plan, spec, screen, display, fixation, background
         "fixation_target_s": FIXATION_S, "min_rt_s": args.min_rt, "psychopyVersion": psychopy_version,
         "ended_by": "running"})
     sidecar["runs"].append(run)
-    columns = {"date": started.strftime("%Y-%m-%d_%Hh%M.%S.%f")[:-3], "expName": args.exp_name,
+    if not sidecar.get("expStart"):  # sessions begun before the column existed: from their first start
+        sidecar["expStart"] = ids.exp_start_str(datetime.fromisoformat(sidecar["started"]))
+    columns = {"date": ids.date_str(started), "expName": args.exp_name,
                "psychopyVersion": psychopy_version, "frameRate": run["refresh_rate_hz"],
-               "platform": logfile.PLATFORM}
+               "platform": logfile.PLATFORM, "expStart": sidecar["expStart"]}
     return run, columns
 
 
@@ -387,6 +450,7 @@ def _new_sidecar(args, plan, psychopy_version) -> dict:
     return {
         "participant": args.participant, "session": args.session, "expName": args.exp_name,
         "date": started.strftime("%Y-%m-%d"), "started": started.isoformat(timespec="seconds"),
+        "expStart": ids.exp_start_str(started),
         "timezone": timezone_name(started),
         "age": args.age, "sex": args.sex, "handedness": args.handedness,
         "platform": logfile.PLATFORM, "design": args.design,
@@ -418,6 +482,7 @@ def _finish(paths, sidecar, ended_by, run) -> int:
                   f"{check['fixation_expected_s'] * 1000:.1f} ms although the display passed its check at the start: "
                   "frame-based durations of this run are suspect", file=sys.stderr)
     sidecar["n_trials_done"] = n_done
+    sidecar["trial_on_screen"] = None if ended_by == "completed" else sidecar.get("trial_on_screen")
     sidecar["completed"] = n_done >= sidecar["n_trials_planned"]
     sidecar["ended_by"] = ended_by
     run.update({"ended": now().isoformat(timespec="seconds"), "last_trial": n_done, "ended_by": ended_by})

@@ -151,11 +151,14 @@ def run_trial_until_done(screen, responder, trial, fixation, events, min_rt):
 
 def run_session(screen, responder, trials, log, *, participant, session, fixation, start, events, texts,
                 run_columns=None, practice=(), practice_log=None, break_every=0, instructions=True,
-                min_rt=DEFAULT_MIN_RT_S):
+                min_rt=DEFAULT_MIN_RT_S, on_progress=None):
     """Run ``trials[start:]``, saving each row as soon as it ends; returns how many were saved.
 
     Practice trials (only when starting from trial 1) go to ``practice_log``.
+    ``on_progress(trial number, on_screen)`` is told when a trial comes on
+    screen (True) and when its row is saved (False).
     """
+    on_progress = on_progress or (lambda trial_number, on_screen: None)
     if instructions:
         show_message(screen, responder, None, "instructions", events)
     if practice and start == 0:
@@ -166,8 +169,10 @@ def run_session(screen, responder, trials, log, *, participant, session, fixatio
         show_message(screen, responder, texts.screen("practice_end"), "practice_end", events)
     saved = 0
     for trial in trials[start:]:
+        on_progress(trial["trial"], True)
         measured = run_trial_until_done(screen, responder, trial, fixation, events, min_rt)
         log.append(build_row(participant, session, trial, measured, run_columns))
+        on_progress(trial["trial"], False)
         saved += 1
         events.emit("saved", trial=trial["trial"])
         done = trial["trial"]

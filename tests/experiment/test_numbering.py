@@ -22,9 +22,10 @@ def test_number_is_the_ids_last_run_of_digits():
 
 
 def test_file_stem_follows_builder_naming_and_keeps_the_id_as_given():
-    started = datetime(2026, 11, 28, 14, 3, 46, tzinfo=timezone(timedelta(hours=8)))
-    assert session_stem("P07", "halfface", started) == "P07_halfface_2026-11-28_1403"
-    assert session_stem("p007", "faces2", started) == "p007_faces2_2026-11-28_1403"
+    started = datetime(2026, 11, 28, 14, 3, 46, 396512, tzinfo=timezone(timedelta(hours=8)))
+    # PsychoPy's data.getDateStr(): %Y-%m-%d_%Hh%M.%S.%f with 3-digit milliseconds
+    assert session_stem("P07", "halfface", started) == "P07_halfface_2026-11-28_14h03.46.396"
+    assert session_stem("p007", "faces2", started) == "p007_faces2_2026-11-28_14h03.46.396"
     with pytest.raises(ValueError, match="experiment name"):
         session_stem("P07", "my exp", started)
 
@@ -95,10 +96,14 @@ def test_an_id_without_digits_needs_a_cb_number(tmp_path):
 def test_new_session_files_carry_date_and_experiment_name(tmp_path):
     plan = prepare(_args(tmp_path, "--participant", "P07", "--exp-name", "faces2"))
     stem = plan.paths.stem
-    assert stem.startswith("P07_faces2_") and stem == f"P07_faces2_{plan.started:%Y-%m-%d_%H%M}"
+    assert stem.startswith("P07_faces2_")
+    assert stem == f"P07_faces2_{plan.started:%Y-%m-%d_%Hh%M.%S}.{plan.started.microsecond // 1000:03d}"
     assert plan.started.utcoffset() is not None  # local time with its zone, stated in the sidecar
     assert paths_for(tmp_path, stem).order.name == f"{stem}_order.csv"
-    assert not (tmp_path / "logs").exists()  # prepare writes nothing
+    # prepare writes nothing but the participant's lock, which goes (with the folder it made) on release
+    assert [p.name for p in (tmp_path / "logs").iterdir()] == ["P07_faces2.lock"]
+    plan.lock.release()
+    assert not (tmp_path / "logs").exists()
 
 
 def test_dialog_answers_are_checked_field_by_field():
@@ -110,3 +115,11 @@ def test_dialog_answers_are_checked_field_by_field():
                            ({"participant": "P1", "session": "1", "age": "twenty"}, "age")):
         with pytest.raises(AnswerError, match=f"^{field}:"):
             parse(answers)
+
+
+def test_the_unfinished_session_dialog_offers_continuing_first_with_the_trial_count():
+    from experiment.dialog import CONTINUE, NEW, unfinished_choices
+
+    choices = unfinished_choices(37, 140, 2)
+    assert list(choices.items()) == [("continue the unfinished session (37 of 140 trials done)", CONTINUE),
+                                     ("start a new session (session 2)", NEW)]

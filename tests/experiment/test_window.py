@@ -13,7 +13,7 @@ from collections import Counter
 
 import pytest
 
-from experiment.logfile import LOG_COLUMNS, read_rows
+from experiment.logfile import LAB_COLUMNS, read_rows
 
 from .stimuli_fixture import make_stimuli
 from .window_helpers import Session, answer_trial, press, screenshot_folder
@@ -39,7 +39,7 @@ def test_keys_sent_from_outside_are_logged_with_onset_locked_rts(tmp_path):
     rc, out, err = s.finish()
     assert rc == 0, err
     rows = read_rows(s.csv)
-    assert list(rows[0]) == list(LOG_COLUMNS)
+    assert list(rows[0]) == list(LAB_COLUMNS)
     assert [r["response_key"] for r in rows] == ["3", "1", "7", "4"]
     assert [r["intensity"] for r in rows] == ["5", "2", "1", "3"]
     assert [r["early_presses"] for r in rows] == ["0", "1", "0", "0"]
@@ -61,7 +61,12 @@ def test_keys_sent_from_outside_are_logged_with_onset_locked_rts(tmp_path):
     assert sidecar["timezone"].startswith(f"UTC{offset}") and all(r["trial_end"].endswith(offset) for r in rows)
     assert all(0.2 <= float(r["fixation_duration"]) < 0.5 for r in rows)  # 250 ms on the clock, give or take
     assert sidecar["completed"] is True and sidecar["n_trials_planned"] == 4
-    assert s.paths().stem == f"P01_halfface_{sidecar['started'][:10]}_{sidecar['started'][11:13]}{sidecar['started'][14:16]}"
+    # PsychoPy's names: P01_halfface_2026-12-04_23h53.29.396 from expStart 2026-12-04 23h53.29.396123 +0800
+    start = sidecar["expStart"]
+    assert s.paths().stem == f"P01_halfface_{start[:10]}_{start[11:23]}"
+    assert start.startswith(sidecar["started"][:10]) and start.endswith(offset.replace(":", ""))
+    assert {(r["expStart"], r["reshown"]) for r in rows} == {(start, "0")}
+    assert rows[0]["date"][:10] == start[:10] and "h" in rows[0]["date"]
     assert s.paths().psychopy_log.exists() and "halfface: participant P01" in s.paths().psychopy_log.read_text()
     check_screenshots(shots, rows[0]["visible_image_side"])
 
@@ -99,7 +104,14 @@ def test_kill_9_keeps_answered_trials_and_resume_finishes_the_same_order(tmp_pat
     assert [r["response_key"] for r in rows_before] == ["2", "6"]
     order_before = s.order.read_bytes()
     stem = s.paths().stem
-    assert json.loads(s.sidecar.read_text())["completed"] is False
+    # the files written before the kill say how far it got
+    killed = json.loads(s.sidecar.read_text())
+    assert killed["completed"] is False and killed["ended_by"] == "running"
+    assert (killed["n_trials_done"], killed["trial_on_screen"]) == (2, 3)
+    log = s.paths().psychopy_log.read_text()
+    assert "halfface: trial 2 saved" in log and "halfface: trial 3 on screen" in log
+    lock = s.logs / "P02_halfface.lock"
+    assert json.loads(lock.read_text())["pid"] == s.proc.pid  # left behind by the kill: stale
 
     time.sleep(1)  # the resumed run must find the session by its sidecar, whatever minute it is now
     again = Session(tmp_path, "--resume", "--simulate", participant="P02", manifest=s.manifest)
@@ -116,6 +128,10 @@ def test_kill_9_keeps_answered_trials_and_resume_finishes_the_same_order(tmp_pat
     sidecar = json.loads(s.sidecar.read_text())
     assert sidecar["completed"] is True and [r["resumed"] for r in sidecar["runs"]] == [False, True]
     assert sidecar["simulated"] is True  # the second run was simulated
+    # the face on screen at the kill was seen before: flagged, the others not
+    assert [r["reshown"] for r in rows] == ["0", "0", "1", "0", "0", "0"]
+    assert sidecar["runs"][0]["ended_by"].startswith("interrupted") and sidecar["runs"][0]["last_trial"] == 2
+    assert "took over the lock of a session that is no longer running" in err and not lock.exists()
 
 
 def test_declined_escape_is_flagged_and_rt_comes_from_the_first_viewing(tmp_path):
@@ -159,7 +175,13 @@ def test_declined_escape_is_flagged_and_rt_comes_from_the_first_viewing(tmp_path
     assert t_send - onset["wall"] - 0.02 <= float(rows[1]["rt"]) <= t_sent - onset["wall"] + 0.1
     sidecar = json.loads(s.sidecar.read_text())
     assert sidecar["completed"] is False and sidecar["ended_by"] == "escape" and sidecar["n_trials_done"] == 2
+    assert sidecar["trial_on_screen"] == 3 and not (s.logs / "P03_halfface.lock").exists()  # released on Escape
     assert (shots / "quit.png").exists()
+    # resumed, the face seen when Escape was confirmed comes again, flagged
+    again = Session(tmp_path, "--resume", "--simulate", participant="P03", manifest=s.manifest)
+    rc, out, err = again.finish()
+    assert rc == 0, err
+    assert [r["reshown"] for r in read_rows(s.csv)] == ["0", "0", "1", "0"]
 
 
 def test_simulated_crossed_session_with_practice_breaks_and_chinese_texts(tmp_path):
@@ -182,7 +204,7 @@ def test_simulated_crossed_session_with_practice_breaks_and_chinese_texts(tmp_pa
     assert all(0.05 < float(r["rt"]) < 5 for r in rows)
     practice_rows = read_rows(s.paths().practice)
     assert len(practice_rows) == 3 and all(r["photo_id"].startswith("practice") for r in practice_rows)
-    assert list(practice_rows[0]) == list(LOG_COLUMNS)
+    assert list(practice_rows[0]) == list(LAB_COLUMNS)
     assert not {r["stimulus"] for r in practice_rows} & {r["stimulus"] for r in rows}
     assert len(s.onsets("break")) == 2
     sidecar = json.loads(s.sidecar.read_text())
