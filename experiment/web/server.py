@@ -250,12 +250,16 @@ class RunningServer:
                                 proxy_headers=forwarded_allow_ips is not None,
                                 forwarded_allow_ips=forwarded_allow_ips or "127.0.0.1", lifespan="off")
         self.server = uvicorn.Server(config)
+        self.thread = None
 
     def serve_forever(self):
         self.server.run(sockets=[self.sock])
 
     def shutdown(self):
+        """Stop accepting, finish open requests; returns once a server thread (serve_in_thread) has ended."""
         self.server.should_exit = True
+        if self.thread is not None and self.thread is not threading.current_thread():
+            self.thread.join(timeout=30)
 
     def server_close(self):
         self.sock.close()
@@ -291,7 +295,7 @@ def serve_in_thread(site, logs, host="127.0.0.1", port=0, limits=Limits(api_per_
     """A running server on a free port (or ``port``) and its thread (tests, notebooks); generous limits."""
     server = make_server(site, logs, host, port, quiet=True, limits=limits)
     server.server.config.install_signal_handlers = False  # not the main thread
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = server.thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
     while not server.server.started and thread.is_alive() and time.monotonic() < deadline:
