@@ -257,14 +257,14 @@ class Session {
     this.store({ token: reply.token, stem: reply.stem, expStart: this.expStart });
     this.outbox = (earlier.outbox || []).slice();
     this.rows = earlier.rows || {};
-    this.serverNext = { trial: reply.first_trial, practice: reply.first_practice };
-    if (this.outbox.length) await this.flush(true);  // answers the closed page could not send: first
-    this.alreadyComplete = !!reply.completed;
-    this.pos.trial = Math.max(this.serverNext.trial - 1, ...this.outbox.filter((o) => o.kind === "trial")
-      .map((o) => Number(o.row.trial)));
+    // answered here: on the server, or still in this browser's outbox (sent first, before anything else)
+    const kept_ = (k) => this.outbox.filter((o) => o.kind === k).map((o) => Number(String(o.row.trial).replace(k, "")));
+    this.pos.trial = Math.max(reply.first_trial - 1, ...kept_("trial"));
     // resumed: no second practice; reloaded during practice: it goes on with the next practice trial
     this.pos.practice = this.pos.trial > 0 ? this.practice.length
-      : Math.min(this.serverNext.practice - 1, this.practice.length);
+      : Math.min(Math.max(reply.first_practice - 1, ...kept_("practice")), this.practice.length);
+    if (this.outbox.length) await this.flush(true);
+    this.alreadyComplete = !!reply.completed;
     const onScreen = earlier.onScreen;
     if (onScreen && reply.resumed) {
       const next = onScreen.kind === "trial" ? String(this.pos.trial + 1) : `practice${this.pos.practice + 1}`;
