@@ -103,7 +103,8 @@ def link_values(body: dict) -> dict:
     for name in ("participant",) + PROLIFIC:
         v = body.get(name) or ""
         if not isinstance(v, str) or not _LINK_VALUE.fullmatch(v):
-            raise RequestError(400, f"{name}: use at most 64 letters, digits, - or _")
+            label = "participant ID" if name == "participant" else name
+            raise RequestError(400, f"{label} {str(v)[:80]!r} is not allowed: use at most 64 letters, digits, - or _")
         values[name] = v
     if not values["participant"]:
         values["participant"] = values["prolific_pid"]  # a Prolific link: the Prolific ID is the participant
