@@ -236,6 +236,23 @@ def listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
+def _protocol():
+    """uvicorn's h11 protocol, but a connection that never sends a request is also closed after KEEP_ALIVE_S.
+
+    uvicorn starts its keep-alive timer only after a first response, so connections that open and
+    stay silent would otherwise be held until the client goes away (and count against MAX_CONNECTIONS).
+    """
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    class Protocol(H11Protocol):
+        def connection_made(self, transport):
+            super().connection_made(transport)
+            self.timeout_keep_alive_task = self.loop.call_later(self.timeout_keep_alive,
+                                                                self.timeout_keep_alive_handler)
+
+    return Protocol
+
+
 class RunningServer:
     """A uvicorn server on its own socket; ``server_address``, ``shutdown()``, ``server_close()`` like socketserver."""
 
@@ -244,7 +261,7 @@ class RunningServer:
 
         self.sock = sock
         self.server_address = sock.getsockname()[:2]
-        config = uvicorn.Config(app, log_level="warning" if quiet else "info", access_log=not quiet,
+        config = uvicorn.Config(app, http=_protocol(), log_level="warning" if quiet else "info", access_log=not quiet,
                                 timeout_keep_alive=KEEP_ALIVE_S, limit_concurrency=MAX_CONNECTIONS,
                                 h11_max_incomplete_event_size=16_384, server_header=False,
                                 proxy_headers=forwarded_allow_ips is not None,
