@@ -398,3 +398,18 @@ def test_serve_command_runs_until_ctrl_c_and_names_a_bad_site(site, tmp_path):
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=30)
     assert proc.returncode == 0
+
+
+def test_a_connection_that_sends_nothing_is_closed_by_the_server(server):
+    import socket
+
+    from experiment.web.server import KEEP_ALIVE_S
+
+    base, _ = server
+    host, port = base.rsplit("/", 1)[1].split(":")
+    silent = socket.create_connection((host, int(port)))
+    silent.settimeout(KEEP_ALIVE_S + 25)  # generous: the machine may be busy
+    try:
+        assert silent.recv(1) == b""  # closed by the server, not held open
+    finally:
+        silent.close()
