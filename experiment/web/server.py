@@ -284,6 +284,11 @@ class RunningServer:
 
 def make_server(site, logs, host="127.0.0.1", port=8000, quiet=False, limits=Limits(),
                 forwarded_allow_ips=None) -> RunningServer:
+    try:
+        import starlette  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ImportError:
+        raise ServeError("python -m experiment serve needs Starlette and uvicorn: pip install -e '.[web]'") from None
     app = make_app(site, logs, quiet, limits)
     return RunningServer(app, listening_socket(host, port), quiet, forwarded_allow_ips)
 

@@ -178,17 +178,27 @@ class SessionStore:
         participant = link["participant"]
         session = _int(body.get("session"), "session", 1, self.design["sessions"])
         token = body.get("token")
-        with self._lock:
-            key = (participant, str(session), self.design["expName"])
+        key = (participant, str(session), self.design["expName"])
+        with self._lock:  # held only to pick the number and the name: the files are written after it
             existing = self._scan().get(key)
-            if existing is not None:
-                return self._resume(existing, token, body)
-            number = self.next_number()
-            started = self.clock()
-            stem = logfile.free_stem(self.logs, session_stem(participant, self.design["expName"], started))
-            paths = logfile.paths_for(self.logs, stem)
+            if existing is None:
+                number = self.next_number()
+                started = self.clock()
+                stem = session_stem(participant, self.design["expName"], started)
+                k = 1
+                while stem in self._sessions or logfile.paths_for(self.logs, stem).existing():
+                    k += 1
+                    stem = f"{session_stem(participant, self.design['expName'], started)}_{k}"
+                paths = logfile.paths_for(self.logs, stem)
+                state = self._state(session, number)
+                state["lock"].acquire()  # a request for this session waits until its files exist
+                self._sessions[stem] = state
+                self._index[key] = paths.sidecar
+                self._numbers.add(number)
+        if existing is not None:
+            return self._resume(existing, token, body)
+        try:
             token = secrets.token_urlsafe(32)
-            state = self._state(session, number)
             _write_private(paths.csv, logfile._line(self.columns))
             planned = self.planned_trials(state["order"]["trials"])
             _write_private(paths.order, "".join(logfile._line(line) for line in
@@ -197,9 +207,13 @@ class SessionStore:
             meta = self._sidecar(link, session, number, stem, body, state, started, token)
             _write_json_private(paths.sidecar, meta)
             state["meta"] = meta
-            self._sessions[stem] = state
-            self._index[key] = paths.sidecar
-            self._numbers.add(number)
+        except BaseException:
+            with self._lock:  # nothing half-made stays reserved
+                self._sessions.pop(stem, None)
+                self._index.pop(key, None)
+            raise
+        finally:
+            state["lock"].release()
         return self._reply(stem, state, token, resumed=False)
 
     def _state(self, session: int, number: int) -> dict:
@@ -226,8 +240,8 @@ class SessionStore:
             state = self._load(stem)
         except RequestError:  # a lab log of this participant and session: not ours to say so
             raise RequestError(409, GENERIC_REFUSAL) from None
-        self._check_token(state, token, GENERIC_REFUSAL, 409)
         with state["lock"]:
+            self._check_token(state, token, GENERIC_REFUSAL, 409)
             meta = state["meta"]
             if meta.get("completed"):
                 reply = self._reply(stem, state, token, resumed=True)
@@ -240,7 +254,7 @@ class SessionStore:
 
     @staticmethod
     def _check_token(state, token, message=NO_SESSION, status=403) -> None:
-        stored = state["meta"].get("token_sha256")
+        stored = (state["meta"] or {}).get("token_sha256")  # no meta: a start that failed half-way
         if not (isinstance(token, str) and stored and hmac.compare_digest(token_hash(token), stored)):
             raise RequestError(status, message)
 
@@ -287,6 +301,9 @@ class SessionStore:
         """State of a session known on disk (also after a server restart)."""
         if not isinstance(stem, str) or not _STEM.fullmatch(stem):  # also before the lookup: a list is unhashable
             raise RequestError(400, "stem: not a session name")
+        state = self._sessions.get(stem)  # the usual case, without waiting for the store's lock
+        if state is not None:
+            return state
         with self._lock:
             if stem in self._sessions:
                 return self._sessions[stem]
@@ -308,7 +325,8 @@ class SessionStore:
     def _session(self, body: dict) -> dict:
         """The state of the request's session, once its token is checked."""
         state = self._load(body.get("stem"))
-        self._check_token(state, body.get("token"))
+        with state["lock"]:  # (a session being created: wait for its files)
+            self._check_token(state, body.get("token"))
         return state
 
     # ---------------------------------------------------------------- calibration
