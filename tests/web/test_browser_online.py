@@ -243,3 +243,32 @@ def test_a_second_tab_a_second_browser_and_a_request_without_the_token_are_refus
     for c in (context, other_context, third_context):
         c.close()
     assert design["columns"]
+
+
+def test_a_window_too_small_for_the_face_and_the_keys_is_asked_to_grow_or_stop(chromium, server):
+    base, logs = server
+    context = chromium.new_context(viewport={"width": 1280, "height": 330})  # a wide but very short window
+    page = context.new_page()
+    p = Participant(page)
+    page.goto(f"{base}/?participant=S05")
+    p.consent()
+    p.enter_fullscreen()
+    p.calibrate(300, DISTANCE_MM)  # a large card: 3.5 px/mm, so the 10-degree face is ~367 px tall
+    p.wait("screen_too_small")
+    text = page.inner_text("#hf-final")
+    assert "too small" in text and "1280 x 330" in text
+    page.keyboard.press("Space")  # checked again: still too small
+    p.wait("screen_too_small")
+    page.keyboard.press("q")
+    p.wait("fit_stopped")
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        meta = json.loads(next(logs.glob("S05_halfface_*.json")).read_text())
+        if meta["ended_by"] != "running":
+            break
+        page.wait_for_timeout(100)
+    context.close()
+    assert not p.errors
+    assert meta["ended_by"] == "browser ended early" and meta["n_trials_done"] == 0
+    fit = meta["runs"][-1]["timing"]["screen_fit"]
+    assert fit["fits"] is False and fit["checks"] == 2 and fit["need_h"] > 330 and fit["face_h"] > 330
