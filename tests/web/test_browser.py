@@ -144,8 +144,9 @@ def test_a_session_through_the_local_server(chromium, site, server, manifests, s
     assert meta["screen_fit"]["fits"] is True and meta["screen_fit"]["need_h"] <= 800
     # browser timing is recorded, never claimed verified (no lock-to-refresh check that could not fail)
     assert meta["timing"]["verified"] is False and "timing_check" not in meta["runs"][-1]
-    for r in rows:  # the face lasts from its first frame to the first frame without it: the RT plus < 2 frames
-        assert float(r["rt"]) - TOLERANCE_S <= float(r["face_duration"]) <= float(r["rt"]) + 2.5 / hz, r
+    for r in rows:  # the face lasts from its first frame to the first frame without it: the RT within a frame or so
+        # (a frame's timestamp is its start, which may come just before the key event handled in it)
+        assert float(r["rt"]) - 1.5 / hz <= float(r["face_duration"]) <= float(r["rt"]) + 2.5 / hz, r
         assert float(r["refresh_sd_ms"]) >= 0 and r["hidden_count"] == "0"
     assert [r["blur_count"] for r in rows] == ["0"] * 8
     assert len(read_rows(csv_path.with_name(csv_path.stem + "_practice.csv"))) == 4
