@@ -11,7 +11,8 @@ used and maintained, instead of a hand-rolled request loop: uvicorn parses HTTP
 - POST ``/api/session``, ``/api/calibration``, ``/api/trial``, ``/api/end`` go to
   :class:`experiment.web.store.SessionStore` (in a worker thread: it fsyncs);
 - bodies over ``MAX_BODY_BYTES`` or slower than ``BODY_TIMEOUT_S`` are refused,
-  JSON is strict (no NaN/Infinity, an object at the top), a per-client token
+  JSON is strict (no NaN/Infinity, an object at the top), headers must arrive within
+  ``HEADER_TIMEOUT_S`` and silent connections close after ``KEEP_ALIVE_S``, a per-client token
   bucket limits API requests and, more tightly, session starts;
 - every reply is JSON with ``"halfface": true`` (so the page can tell this server
   from a plain static host); errors are generic, details go to stderr only.
@@ -36,6 +37,7 @@ from experiment.web.store import RequestError, SessionStore
 MAX_BODY_BYTES = 64_000
 BODY_TIMEOUT_S = 10.0
 KEEP_ALIVE_S = 5
+HEADER_TIMEOUT_S = 10.0
 MAX_CONNECTIONS = 1000
 ROUTES = {"/api/session": "start", "/api/calibration": "calibration", "/api/trial": "trial", "/api/end": "end"}
 NOT_SERVED = ("design.json",)  # the server reads it; the browser reads design.js
@@ -245,10 +247,36 @@ def _protocol():
     from uvicorn.protocols.http.h11_impl import H11Protocol
 
     class Protocol(H11Protocol):
+        header_timer = None
+
         def connection_made(self, transport):
             super().connection_made(transport)
             self.timeout_keep_alive_task = self.loop.call_later(self.timeout_keep_alive,
                                                                 self.timeout_keep_alive_handler)
+
+        def waiting_for_headers(self) -> bool:
+            return self.cycle is None or self.cycle.response_complete
+
+        def data_received(self, data):
+            # Any byte stops uvicorn's keep-alive timer; a client trickling a request's headers one byte at
+            # a time (slowloris) would then hold the connection for ever: it gets HEADER_TIMEOUT_S in all.
+            super().data_received(data)
+            if self.waiting_for_headers():
+                if self.header_timer is None:
+                    self.header_timer = self.loop.call_later(HEADER_TIMEOUT_S, self.header_timeout)
+            elif self.header_timer is not None:
+                self.header_timer.cancel()
+                self.header_timer = None
+
+        def header_timeout(self):
+            self.header_timer = None
+            if self.waiting_for_headers() and not self.transport.is_closing():
+                self.transport.close()
+
+        def connection_lost(self, exc):
+            if self.header_timer is not None:
+                self.header_timer.cancel()
+            super().connection_lost(exc)
 
     return Protocol
 

@@ -413,3 +413,33 @@ def test_a_connection_that_sends_nothing_is_closed_by_the_server(server):
         assert silent.recv(1) == b""  # closed by the server, not held open
     finally:
         silent.close()
+
+
+def test_a_connection_that_trickles_its_headers_is_closed_by_the_server(server):
+    import socket
+    import time
+
+    from experiment.web.server import HEADER_TIMEOUT_S
+
+    base, _ = server
+    host, port = base.rsplit("/", 1)[1].split(":")
+    slow = socket.create_connection((host, int(port)))
+    slow.settimeout(1.0)
+    opened = time.monotonic()
+    closed = False
+    try:
+        for byte in b"GET /index.html HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 200:
+            slow.sendall(bytes([byte]))
+            try:
+                if slow.recv(1) == b"":
+                    closed = True
+                    break
+            except socket.timeout:
+                pass
+            if time.monotonic() - opened > HEADER_TIMEOUT_S + 40:
+                break
+    except (BrokenPipeError, ConnectionResetError):
+        closed = True
+    finally:
+        slow.close()
+    assert closed  # after HEADER_TIMEOUT_S, not after the 200 s the headers would take
