@@ -4,8 +4,12 @@
  * trial is a white "+" for 250 ms -> the half-face until SPACE -> emotion (1-7)
  * -> intensity (1-5) -> save. Everything else is decided by the build
  * (python -m experiment web) and arrives in design.js as HALFFACE_DESIGN: the
- * stimuli, the trial order of every counterbalancing number (computed by the
- * lab's experiment/design.py), the texts, keys and log columns.
+ * stimuli, the texts, keys and log columns, and the trial orders (computed by the
+ * lab's experiment/design.py). With the halfface server (python -m experiment
+ * serve) the server assigns the counterbalancing number and sends its order and a
+ * session token; every answer stays in localStorage until the server has
+ * acknowledged it. Without a server (a static host, file://) the page uses the
+ * baked orders and the participant downloads the data.
  */
 "use strict";
 
@@ -258,11 +262,11 @@ class Session {
     this.outbox = (earlier.outbox || []).slice();
     this.rows = earlier.rows || {};
     // answered here: on the server, or still in this browser's outbox (sent first, before anything else)
-    const kept_ = (k) => this.outbox.filter((o) => o.kind === k).map((o) => Number(String(o.row.trial).replace(k, "")));
-    this.pos.trial = Math.max(reply.first_trial - 1, ...kept_("trial"));
+    const pending = (k) => this.outbox.filter((o) => o.kind === k).map((o) => Number(String(o.row.trial).replace(k, "")));
+    this.pos.trial = Math.max(reply.first_trial - 1, ...pending("trial"));
     // resumed: no second practice; reloaded during practice: it goes on with the next practice trial
     this.pos.practice = this.pos.trial > 0 ? this.practice.length
-      : Math.min(Math.max(reply.first_practice - 1, ...kept_("practice")), this.practice.length);
+      : Math.min(Math.max(reply.first_practice - 1, ...pending("practice")), this.practice.length);
     if (this.outbox.length) await this.flush(true);
     this.alreadyComplete = !!reply.completed;
     const onScreen = earlier.onScreen;
