@@ -160,6 +160,9 @@ def test_answers_given_while_the_server_is_down_reach_the_disk_once_after_a_clos
     p.message("practice_end")
     p.trial(1)
     p.trial(2)
+    deadline = time.monotonic() + 30
+    while page.evaluate("SESSION.outbox.length") and time.monotonic() < deadline:  # trials 1-2 acknowledged
+        page.wait_for_timeout(20)
     next(running, None)  # the server stops
     for k in (3, 4, 5):  # three answers while it is down: the page keeps them and says so
         p.trial(k, emotion_key=str(k))
