@@ -21,7 +21,6 @@ disk or any duplicate is found. Numbers depend on the machine and on other jobs.
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import random
 import socket
