@@ -29,10 +29,10 @@ import numpy as np
 import torch
 
 from recognition import model as hsaw
-from recognition import runio
+from recognition import runio, stats
 from recognition.augment import IMAGENET_MEAN, IMAGENET_STD
 from recognition.errors import UserError
-from recognition.evaluate import evaluate_model, summarize
+from recognition.evaluate import evaluate_model, predict_probabilities, prediction_rows, summarize
 from recognition.inputs import input_views
 from recognition.optim import file_sha1, find_pretrained, load_pretrained, make_optimizer, resolve_schedule
 from recognition.plots import write_confusion
@@ -278,11 +278,15 @@ def finish(out, config, data, model, metrics, best, labels, device, log, is_main
         epoch, selection = best_epoch, f"epoch {best_epoch} chosen on {data.select_source}"
     ev = summarize(evaluate_model(chosen, data.evaluate, config, device, config["eval_batch_size"]),
                    data.evaluate.class_names, getattr(model, "attention", None) is not None)
+    probs = predict_probabilities(chosen, data.evaluate, config, device, config["eval_batch_size"])
+    flags = stats.chance_flags(data.evaluate.labels.numpy(), probs.argmax(1).numpy())
     summary = {"accuracy": ev["accuracy"], "accuracy_epoch": epoch, "selection": selection,
                "select": config["select"], "evaluated_on": data.eval_source, "n_evaluated": ev["n"],
                "mean_class_accuracy": ev["mean_class_accuracy"], "macro_f1": ev["macro_f1"],
                "per_class_accuracy": ev["per_class_accuracy"], "per_class_f1": ev["per_class_f1"],
-               "correct": int(round(ev["accuracy"] * ev["n"])),
+               "correct": int(round(ev["accuracy"] * ev["n"])), "n_trained": len(data.train),
+               "balanced_accuracy": flags["balanced_accuracy"], "chance": flags["chance"],
+               "collapsed": flags["collapsed"], "near_chance": flags["near_chance"], "grouping": data.grouping,
                "best_val_acc": best_acc if data.select is not None else None,
                "best_epoch": best_epoch if data.select is not None else None, "val_source": data.select_source,
                "final_val_acc": metrics[-1].get("val_acc") if metrics else None,
@@ -305,9 +309,18 @@ def finish(out, config, data, model, metrics, best, labels, device, log, is_main
                                    f"acc {ev['accuracy']:.3f} on {data.eval_source}")
             if note:
                 log(f"note: {note}")
+        runio.write_metrics(out / "predictions.csv", prediction_rows(
+            data.evaluate, probs, arch=config["arch"], half=config["half"] or "", seed=config["seed"],
+            fold="" if config["fold"] is None else config["fold"] + 1))  # 1-based, as the fold<k> folders
         runio.write_json(out / "summary.json", summary)
         if writer is not None:
             writer.close()
+        if flags["collapsed"]:
+            log(f"warning: every prediction is one class (balanced accuracy {flags['balanced_accuracy']:.3f} = "
+                f"chance {flags['chance']:.3f}): the network has collapsed")
+        elif flags["near_chance"]:
+            log(f"warning: balanced accuracy {flags['balanced_accuracy']:.3f} is within noise of chance "
+                f"{flags['chance']:.3f} (≤ {flags['chance_band']:.3f} for n = {ev['n']})")
         log(f"done: accuracy {ev['accuracy']:.4f} on {data.eval_source} ({selection})"
             + (f"; best val acc {best_acc:.4f} at epoch {best_epoch}" if data.select is not None else "")
             + f"; outputs in {out}")
@@ -334,19 +347,28 @@ def run_all(cfg: dict, out: Path, resume: bool, dist_info=(0, 1), subruns: bool 
     results = []
     for k in range(cfg["seeds"]):
         for fold in (range(cfg["folds"]) if cfg["folds"] > 1 else [None]):
-            sub = out / ((f"fold{fold + 1}_" if fold is not None else "") + f"seed{cfg['seed'] + k}")
-            sub_cfg = dict(cfg, seed=cfg["seed"] + k)
-            if (sub / "summary.json").is_file():
-                runio.check_settings(sub, runio.read_json(sub / "config.json"), sub_cfg)
-                results.append(runio.read_json(sub / "summary.json"))
-                continue
-            results.append(run(sub_cfg, sub, fold=fold, resume=resume, dist_info=dist_info))
+            results.append(run_or_reuse(dict(cfg, seed=cfg["seed"] + k), subrun_dir(out, fold, cfg["seed"] + k),
+                                        fold, resume=resume, dist_info=dist_info))
     summary = aggregate(results, cfg)
     if dist_info[0] == 0:
         runio.write_json(out / "summary.json", summary)
         print(f"{summary['runs']} runs: accuracy {summary['accuracy_mean']:.4f} ± {summary['accuracy_sd']:.4f} "
               f"({summary['selection']})")
     return summary
+
+
+def subrun_dir(out: Path, fold: int | None, seed: int) -> Path:
+    """``out/fold<k>_seed<s>`` (k from 1) or ``out/seed<s>`` without folds."""
+    return Path(out) / ((f"fold{fold + 1}_" if fold is not None else "") + f"seed{seed}")
+
+
+def run_or_reuse(cfg: dict, out: Path, fold: int | None, resume: bool = True, dist_info=(0, 1)) -> dict:
+    """One network: the summary of the finished run in ``out`` when it was trained with these settings (a
+    one-line error when not), else trained now (continuing a killed run from its checkpoint when ``resume``)."""
+    if (out / "summary.json").is_file():
+        runio.check_settings(out, runio.read_json(out / "config.json"), cfg)
+        return runio.read_json(out / "summary.json")
+    return run(cfg, out, fold=fold, resume=resume, dist_info=dist_info)
 
 
 def aggregate(results: list[dict], cfg: dict) -> dict:

@@ -50,8 +50,9 @@ def test_fold_accuracy_is_the_final_epochs_on_photos_never_trained_on(manifest, 
             assert "val_acc" not in _metrics(sub)[0]  # the held-out fold is never looked at during training
             again, data = _reevaluate(sub, "checkpoint_last.pt")  # the final weights, re-evaluated
             assert s["accuracy"] == pytest.approx(again["accuracy"]) and s["n_evaluated"] == 7
-            assert not set(data.train.groups) & set(data.evaluate.groups)
-            photos += data.evaluate.groups
+            assert not set(data.train.groups) & set(data.evaluate.groups)  # posers (identity) never shared
+            assert not set(data.train.columns["photo_id"]) & set(data.evaluate.columns["photo_id"])
+            photos += data.evaluate.columns["photo_id"]
         assert sorted(photos) == sorted(set(photos)) and len(photos) == 14  # each photo held out exactly once
         pooled = sum(read_json(s / "summary.json")["correct"] for s in subs) / 14
         assert summary["accuracy_per_seed"][seed] == pytest.approx(pooled)
@@ -71,9 +72,11 @@ def test_nested_selection_picks_the_epoch_on_an_inner_split_of_the_training_phot
     assert "inner" in s["selection"] and "nested" in s["val_source"]
     again, data = _reevaluate(sub, "checkpoint_best.pt")
     assert s["accuracy"] == pytest.approx(again["accuracy"])
-    train, sel, held = (set(x.groups) for x in (data.train, data.select, data.evaluate))
+    train, sel, held = (set(x.columns["photo_id"]) for x in (data.train, data.select, data.evaluate))
     assert not (train & sel) and not (train & held) and not (sel & held) and len(train | sel | held) == 28
-    assert len(sel) == 7  # 30% of each emotion's 2 training photos: one each
+    assert len(sel) == 7  # one of the two training posers, with their 7 photos
+    posers = [set(x.groups) for x in (data.train, data.select, data.evaluate)]
+    assert len(set.union(*posers)) == sum(map(len, posers)) == 4  # every poser in one part only
 
 
 def test_half_face_runs_train_a_plain_pooled_resnet18(manifest, tmp_path):

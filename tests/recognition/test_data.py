@@ -5,7 +5,7 @@ import torch
 from PIL import Image
 
 from recognition.data import FER2013_CLASSES, DataError, MissingSplitError, load_faceset, synthetic_faceset
-from recognition.splits import stratified_folds, stratified_holdout
+from recognition.splits import grouped_stratified_folds, stratified_holdout
 
 
 def _pixels(seed, n=48 * 48):
@@ -189,7 +189,7 @@ def test_synthetic_faces_are_deterministic_balanced_and_split_dependent():
 
 def test_stratified_folds_partition_every_sample_once_with_balanced_classes():
     labels = torch.tensor([0] * 10 + [1] * 20 + [2] * 5)
-    folds = stratified_folds(labels, 5, seed=1)
+    folds = grouped_stratified_folds(labels, np.arange(35), 5, seed=1)
     together = np.sort(np.concatenate(folds))
     np.testing.assert_array_equal(together, np.arange(35))
     for f in folds:
