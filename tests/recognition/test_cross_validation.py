@@ -7,11 +7,11 @@ import pytest
 import torch
 from torchvision.models import resnet18
 
-from recognition import train_cli
 from recognition.evaluate import evaluate_model, summarize
 from recognition.prepare import run_data
 from recognition.runio import load_checkpoint, read_json
 
+from .conftest import train_main
 from .stimuli_fixture import write_manifest
 
 ARGS = ["--dataset", "stimuli", "--arch", "resnet18", "--image-size", "32", "--batch-size", "8", "--epochs", "3",
@@ -37,7 +37,7 @@ def _reevaluate(run, which):
 
 def test_fold_accuracy_is_the_final_epochs_on_photos_never_trained_on(manifest, tmp_path):
     out = tmp_path / "cv"
-    assert train_cli.main([*ARGS, "--data", str(manifest), "--half", "left", "--folds", "2", "--seeds", "2",
+    assert train_main([*ARGS, "--data", str(manifest), "--half", "left", "--folds", "2", "--seeds", "2",
                            "--out", str(out)]) == 0
     summary = read_json(out / "summary.json")
     assert summary["selection"] == "final epoch" and summary["runs"] == 4
@@ -63,7 +63,7 @@ def test_fold_accuracy_is_the_final_epochs_on_photos_never_trained_on(manifest, 
 def test_nested_selection_picks_the_epoch_on_an_inner_split_of_the_training_photos(tmp_path):
     manifest = write_manifest(tmp_path / "stim", photos_per_emotion=4, size=48)
     out = tmp_path / "nested"
-    assert train_cli.main([*ARGS, "--data", str(manifest), "--half", "right", "--folds", "2", "--select", "inner",
+    assert train_main([*ARGS, "--data", str(manifest), "--half", "right", "--folds", "2", "--select", "inner",
                            "--val-fraction", "0.3", "--out", str(out)]) == 0
     sub = out / "fold1_seed0"
     s = read_json(sub / "summary.json")
@@ -81,7 +81,7 @@ def test_nested_selection_picks_the_epoch_on_an_inner_split_of_the_training_phot
 
 def test_half_face_runs_train_a_plain_pooled_resnet18(manifest, tmp_path):
     out = tmp_path / "plain"
-    assert train_cli.main([*ARGS, "--data", str(manifest), "--half", "left", "--epochs", "1", "--folds", "2",
+    assert train_main([*ARGS, "--data", str(manifest), "--half", "left", "--epochs", "1", "--folds", "2",
                            "--seeds", "1", "--out", str(out)]) == 0
     cfg = read_json(out / "fold1_seed0" / "config.json")
     assert cfg["arch"] == "resnet18" and cfg["variant"] is None and cfg["premasked"] is True

@@ -94,9 +94,9 @@ def test_kaggle_test_folder_without_prefixes_is_never_used_to_select_models(tmp_
     with pytest.raises(MissingSplitError, match="no PublicTest_\\* files, so test/ is the test set"):
         load_faceset("fer2013", tmp_path, "val")
     assert len(load_faceset("fer2013", tmp_path, "test")) == 4
-    from recognition import train_cli
+    from .conftest import train_main
     out = tmp_path / "run"
-    assert train_cli.main(["--dataset", "fer2013", "--data", str(tmp_path), "--midline", "center", "--arch",
+    assert train_main(["--dataset", "fer2013", "--data", str(tmp_path), "--midline", "center", "--arch",
                            "resnet18", "--image-size", "48", "--epochs", "1", "--batch-size", "8", "--no-compile",
                            "--val-fraction", "0.3", "--device", "cpu", "--out", str(out)]) == 0
     import json
@@ -110,8 +110,8 @@ def test_a_val_split_identical_to_the_test_split_stops_the_run(tmp_path, capsys)
     for split in ("train", "val", "test"):
         for k in range(4):
             _png(tmp_path / split / ("a" if k % 2 else "b") / f"{k}.png", k if split != "train" else 50 + k)
-    from recognition import train_cli
-    assert train_cli.main(["--dataset", "folder", "--data", str(tmp_path), "--midline", "center", "--arch",
+    from .conftest import train_main
+    assert train_main(["--dataset", "folder", "--data", str(tmp_path), "--midline", "center", "--arch",
                            "resnet18", "--image-size", "48", "--epochs", "1", "--no-compile", "--device", "cpu",
                            "--out", str(tmp_path / "run")]) == 2
     err = capsys.readouterr().err

@@ -89,13 +89,13 @@ def test_evaluate_and_summary_report_per_class_and_macro_metrics(tiny_run, tmp_p
 def test_evaluate_defaults_to_the_stimuli_split_and_the_checkpoints_midline(tmp_path):
     # --help said "default val; stimuli: train" but the default was val for stimuli too (an error); and a model
     # trained with --midline center needed --midline center again to be evaluated at all
-    from recognition import train_cli
+    from .conftest import train_main
 
     from .stimuli_fixture import write_manifest
 
     manifest = write_manifest(tmp_path / "stim", photos_per_emotion=2, size=48)
     stim_run = tmp_path / "stim_run"
-    assert train_cli.main(["--dataset", "stimuli", "--data", str(manifest), "--half", "left", "--image-size", "32",
+    assert train_main(["--dataset", "stimuli", "--data", str(manifest), "--half", "left", "--image-size", "32",
                            "--batch-size", "8", "--epochs", "1", "--no-compile", "--device", "cpu",
                            "--out", str(stim_run)]) == 0
     proc = run_module("recognition.evaluate", [str(stim_run / "checkpoint_last.pt"), "--dataset", "stimuli",
@@ -105,7 +105,7 @@ def test_evaluate_defaults_to_the_stimuli_split_and_the_checkpoints_midline(tmp_
     assert res["split"] == "train" and res["n"] == 14  # the 14 photos' left halves
 
     center_run = tmp_path / "center_run"
-    assert train_cli.main(["--dataset", "fer2013", "--data", str(_fer_csv(tmp_path / "fer.csv")), "--midline",
+    assert train_main(["--dataset", "fer2013", "--data", str(_fer_csv(tmp_path / "fer.csv")), "--midline",
                            "center", "--image-size", "48", "--batch-size", "8", "--epochs", "1", "--max-steps", "1",
                            "--no-compile", "--device", "cpu", "--out", str(center_run)]) == 0
     proc = run_module("recognition.evaluate", [str(center_run / "checkpoint_last.pt"), "--dataset", "fer2013",

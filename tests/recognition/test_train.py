@@ -7,11 +7,11 @@ import signal
 import pytest
 import torch
 
-from recognition import optim, train_cli
+from recognition import optim
 from recognition.config import DEFAULTS
 from recognition.data import synthetic_faceset
 
-from .conftest import TINY_TRAIN_ARGS, run_module
+from .conftest import TINY_TRAIN_ARGS, run_module, train_main
 
 
 def _metrics(run_dir):
@@ -82,7 +82,7 @@ def test_resume_after_sigkill_ends_with_the_same_metrics_and_weights(tiny_run, t
 
 def test_folds_without_groups_report_each_held_out_folds_final_epoch(tmp_path):
     out = tmp_path / "cv"
-    rc = train_cli.main(["--dataset", "synthetic", "--data", "n=16,size=48,classes=2", "--image-size", "48",
+    rc = train_main(["--dataset", "synthetic", "--data", "n=16,size=48,classes=2", "--image-size", "48",
                          "--batch-size", "8", "--epochs", "1", "--folds", "2", "--seeds", "1", "--no-compile",
                          "--out", str(out)])
     assert rc == 0
@@ -129,7 +129,7 @@ def test_onecycle_optimizer_is_nesterov_and_paper_optimizer_is_constant():
 ])
 def test_user_errors_are_one_line_with_exit_code_2(argv, message, tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    assert train_cli.main(argv) == 2
+    assert train_main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: ") and message in err and "\n" not in err
 
@@ -137,12 +137,12 @@ def test_user_errors_are_one_line_with_exit_code_2(argv, message, tmp_path, caps
 def test_missing_midline_cache_says_how_to_build_it(tmp_path, capsys):
     px = " ".join(["9"] * 2304)
     (tmp_path / "fer2013.csv").write_text(f'emotion,pixels,Usage\n0,"{px}",Training\n1,"{px}",PublicTest\n')
-    assert train_cli.main(["--dataset", "fer2013", "--data", str(tmp_path / "fer2013.csv"), "--out",
+    assert train_main(["--dataset", "fer2013", "--data", str(tmp_path / "fer2013.csv"), "--out",
                        str(tmp_path / "run")]) == 2
     err = capsys.readouterr().err
     assert "python -m recognition.landmarks --dataset fer2013" in err and "--midline center" in err
 
 
 def test_existing_run_is_not_overwritten(tiny_run, capsys):
-    assert train_cli.main([*TINY_TRAIN_ARGS, "--out", str(tiny_run)]) == 2
+    assert train_main([*TINY_TRAIN_ARGS, "--out", str(tiny_run)]) == 2
     assert "--resume" in capsys.readouterr().err
