@@ -38,7 +38,7 @@ def _reevaluate(run, which):
 def test_fold_accuracy_is_the_final_epochs_on_photos_never_trained_on(manifest, tmp_path):
     out = tmp_path / "cv"
     assert train_main([*ARGS, "--data", str(manifest), "--half", "left", "--folds", "2", "--seeds", "2",
-                           "--out", str(out)]) == 0
+                       "--out", str(out)]) == 0
     summary = read_json(out / "summary.json")
     assert summary["selection"] == "final epoch" and summary["runs"] == 4
     for seed in (0, 1):
@@ -64,7 +64,7 @@ def test_nested_selection_picks_the_epoch_on_an_inner_split_of_the_training_phot
     manifest = write_manifest(tmp_path / "stim", photos_per_emotion=4, size=48)
     out = tmp_path / "nested"
     assert train_main([*ARGS, "--data", str(manifest), "--half", "right", "--folds", "2", "--select", "inner",
-                           "--val-fraction", "0.3", "--out", str(out)]) == 0
+                       "--val-fraction", "0.3", "--out", str(out)]) == 0
     sub = out / "fold1_seed0"
     s = read_json(sub / "summary.json")
     inner = [float(r["val_acc"]) for r in _metrics(sub)]
@@ -82,7 +82,7 @@ def test_nested_selection_picks_the_epoch_on_an_inner_split_of_the_training_phot
 def test_half_face_runs_train_a_plain_pooled_resnet18(manifest, tmp_path):
     out = tmp_path / "plain"
     assert train_main([*ARGS, "--data", str(manifest), "--half", "left", "--epochs", "1", "--folds", "2",
-                           "--seeds", "1", "--out", str(out)]) == 0
+                       "--seeds", "1", "--out", str(out)]) == 0
     cfg = read_json(out / "fold1_seed0" / "config.json")
     assert cfg["arch"] == "resnet18" and cfg["variant"] is None and cfg["premasked"] is True
     assert cfg["schedule_used"] == "paper" and cfg["lr_used"] == 0.01 and cfg["momentum"] == 0.9

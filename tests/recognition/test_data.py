@@ -97,8 +97,8 @@ def test_kaggle_test_folder_without_prefixes_is_never_used_to_select_models(tmp_
     from .conftest import train_main
     out = tmp_path / "run"
     assert train_main(["--dataset", "fer2013", "--data", str(tmp_path), "--midline", "center", "--arch",
-                           "resnet18", "--image-size", "48", "--epochs", "1", "--batch-size", "8", "--no-compile",
-                           "--val-fraction", "0.3", "--device", "cpu", "--out", str(out)]) == 0
+                       "resnet18", "--image-size", "48", "--epochs", "1", "--batch-size", "8", "--no-compile",
+                       "--val-fraction", "0.3", "--device", "cpu", "--out", str(out)]) == 0
     import json
     cfg = json.loads((out / "config.json").read_text())
     assert cfg["val_source"].startswith("stratified 30% of train") and "test set" in cfg["val_source"]
@@ -112,8 +112,8 @@ def test_a_val_split_identical_to_the_test_split_stops_the_run(tmp_path, capsys)
             _png(tmp_path / split / ("a" if k % 2 else "b") / f"{k}.png", k if split != "train" else 50 + k)
     from .conftest import train_main
     assert train_main(["--dataset", "folder", "--data", str(tmp_path), "--midline", "center", "--arch",
-                           "resnet18", "--image-size", "48", "--epochs", "1", "--no-compile", "--device", "cpu",
-                           "--out", str(tmp_path / "run")]) == 2
+                       "resnet18", "--image-size", "48", "--epochs", "1", "--no-compile", "--device", "cpu",
+                       "--out", str(tmp_path / "run")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "val and test splits hold the same 4 images" in err
 
