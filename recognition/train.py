@@ -70,10 +70,11 @@ def train_step(net, model, opt, sched, images_u8, nose_xy, y, cfg, gen, *, relab
     """
     cuda = images_u8.device.type == "cuda"
     whole, left, right = input_views(images_u8, nose_xy, cfg, train=True, generator=gen)
-    if cuda:
+    if cuda and cfg.get("channels_last", True):
         whole, left, right = (None if t is None else t.contiguous(memory_format=torch.channels_last)
                               for t in (whole, left, right))
-    with torch.autocast("cuda", dtype=torch.bfloat16, enabled=cuda):
+    # bf16 on CUDA; cfg["bf16"] = False only for recognition.bench's like-for-like row (fp32 on both paths)
+    with torch.autocast("cuda", dtype=torch.bfloat16, enabled=cuda and cfg.get("bf16", True)):
         out = net(whole, left, right)
     gamma = cfg["gamma"] if cfg.get("arch", "hsaw") == "hsaw" else 1.0
     losses = hsaw.hsaw_loss(out, y, cfg["alpha"], cfg["beta"], gamma)
