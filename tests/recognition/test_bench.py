@@ -14,10 +14,10 @@ def test_cpu_bench_times_naive_and_ours_at_both_sizes_and_writes_json(tmp_path, 
     out = tmp_path / "bench.json"
     code = bench.main(["--image-size", "64", "--reduced-size", "40", "--steps", "2", "--warmup", "1",
                        "--batch-size", "4", "--naive-batch-size", "4", "--workers", "0", "--device", "cpu",
-                       "--json", str(out)])
+                       "--threads", "1", "--json", str(out)])
     assert code == 0
     r = json.loads(out.read_text())
-    assert r["device"] == "cpu" and r["variant"] == "hsaw"
+    assert r["device"] == "cpu" and r["variant"] == "hsaw" and r["threads"] == 1
     for block, size in ((r, 64), (r["reduced"], 40)):
         assert block["image_size"] == size
         naive, ours = block["naive"], block["ours"]
