@@ -22,7 +22,7 @@ import torch
 
 from recognition import framing as framings
 from recognition.data import FaceSet, MissingSplitError, load_faceset, stimulus_landmarks
-from recognition.errors import UserError
+from recognition.errors import DataError, UserError
 from recognition.splits import grouped_holdout, grouped_stratified_folds
 
 
@@ -47,7 +47,7 @@ def run_data(cfg: dict, fold: int | None = None) -> RunData:
     groups = full.groups if full.groups is not None else np.arange(len(full))
     select_set = select_source = None
     if fold is not None:
-        folds = grouped_stratified_folds(full.labels.numpy(), groups, cfg["folds"], seed=cfg["seed"])  # repeated CV
+        folds = _folds(full.labels.numpy(), groups, cfg["folds"], cfg["seed"], grouping)  # repeated CV
         held = folds[fold]
         rest = np.setdiff1d(np.arange(len(full)), held)
         train, evaluate = full.subset(rest), full.subset(held)
@@ -75,6 +75,18 @@ def run_data(cfg: dict, fold: int | None = None) -> RunData:
         select_source += f", stratified subset of {len(select_set)}"
     return RunData(train, select_set, evaluate, select_source, eval_source, midline_source, full.digest(),
                    run_framing(cfg, full), bool(full.info.get("premasked")), grouping)
+
+
+def _folds(labels, groups, k: int, seed: int, grouping: str):
+    try:
+        return grouped_stratified_folds(labels, groups, k, seed=seed)
+    except DataError as e:
+        n = len(set(groups))
+        if grouping.startswith("grouped by identity") and n < k:
+            raise DataError(f"--folds {k}: the manifest names {n} poser(s) (identity), and each poser's photos "
+                            f"stay in one fold; use at most {n} folds, or empty the identity column to group by "
+                            "photo (a poser could then be in train and test)") from None
+        raise e
 
 
 def fold_groups(fs: FaceSet) -> tuple[list | None, str]:

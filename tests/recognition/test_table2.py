@@ -147,7 +147,7 @@ def test_table2_keeps_posers_in_one_fold_writes_predictions_and_tests_left_vs_ri
     assert (out / "resnet18" / "left" / "fold1_seed0" / "summary.json").stat().st_mtime_ns == stamp
 
 
-def test_without_identities_the_folds_group_by_photo_and_say_so(tmp_path):
+def test_without_identities_the_folds_group_by_photo_and_say_so(tmp_path, capsys):
     from recognition.data import load_stimuli
     from recognition.prepare import fold_groups
 
@@ -157,6 +157,12 @@ def test_without_identities_the_folds_group_by_photo_and_say_so(tmp_path):
     fs = load_stimuli(write_manifest(tmp_path / "b", photos_per_emotion=3, size=32, identities=2), side=32)
     groups, said = fold_groups(fs)
     assert groups == fs.columns["identity"] and said == "grouped by identity"
+    # fewer posers than folds: one line that says why, not a fold split across a person
+    one = write_manifest(tmp_path / "c", photos_per_emotion=1, size=32, identities=1)
+    assert table2.main(["--data", str(one), "--arch", "resnet18", "--folds", "2", "--seeds", "1", "--epochs", "1",
+                        "--image-size", "32", "--device", "cpu", "--out", str(tmp_path / "t")]) == 2
+    err = capsys.readouterr().err
+    assert "names 1 poser(s) (identity)" in err and err.count("\n") == 1
 
 
 def test_the_table_of_a_collapsed_run_says_so_with_a_dash_for_one_seed():
