@@ -131,7 +131,7 @@ def collect(tasks: list[dict], results: list[dict]) -> tuple[list[dict], list[di
     return runs, preds
 
 
-def table_rows(runs: list[dict], preds: list[dict], dataset: str, seconds: dict | None = None) -> list[dict]:
+def table_rows(runs: list[dict], preds: list[dict], dataset: str) -> list[dict]:
     """Per (architecture, condition): mean ± sd over seeds of accuracy and balanced accuracy (each seed pooled
     over its folds), chance (1/K classes present), and how many runs collapsed or stayed near chance."""
     rows = []
@@ -150,8 +150,7 @@ def table_rows(runs: list[dict], preds: list[dict], dataset: str, seconds: dict 
                      "balanced_sd": pct(bsd), "chance": 100 / len({x["true"] for x in p}),
                      "paper": PAPER.get(dataset, {}).get(arch, {}).get(cond), "seeds": len(seeds),
                      "folds": max(1, len({r["fold"] for r in mine})), "runs": len(mine),
-                     "collapsed": sum(r["collapsed"] for r in mine), "near_chance": sum(r["near_chance"] for r in mine),
-                     "seconds": (seconds or {}).get((arch, cond))})
+                     "collapsed": sum(r["collapsed"] for r in mine), "near_chance": sum(r["near_chance"] for r in mine)})
     return rows
 
 

@@ -235,3 +235,18 @@ def test_a_rerun_with_other_settings_into_the_same_out_is_refused_not_mislabelle
     assert (out / "resnet18" / "left" / "seed0" / "summary.json").stat().st_mtime_ns == stamp
     with open(out / "runs.csv") as f:
         assert sorted(r["seed"] for r in csv.DictReader(f) if r["condition"] == "left") == ["0", "1"]
+
+
+def test_each_network_is_one_picklable_task_of_plain_values(tmp_path):
+    # an execution layer (process pool, cluster queue) ships train_network and its arguments to workers
+    import pickle
+
+    args = table2.parse_args(["--data", "m.csv", "--arch", "alexnet,resnet18", "--folds", "3", "--seeds", "2",
+                              "--out", str(tmp_path)])
+    tasks = table2.plan(args)
+    assert len(tasks) == 2 * 2 * 3 * 2  # architectures x halves x folds x seeds
+    assert len({t["out"] for t in tasks}) == len(tasks)  # every network its own folder
+    assert pickle.loads(pickle.dumps(table2.train_network)) is table2.train_network
+    again = pickle.loads(pickle.dumps(tasks))
+    assert again == tasks and {type(t["cfg"]["seed"]) for t in again} == {int}
+    assert {(t["cfg"]["seed"], t["fold"]) for t in tasks} == {(s, f) for s in (0, 1) for f in (0, 1, 2)}
