@@ -32,18 +32,6 @@ def binomial_two_sided(k: int, n: int) -> float:
     return float(binomtest(k, n, 0.5).pvalue)
 
 
-def sign_test(a, b) -> dict:
-    """Exact two-sided sign test of paired values a vs b.
-
-    Ties (a = b) are dropped; with n untied pairs and k = min(#(a>b), #(a<b)),
-    p = min(1, 2 · Σ_{i=0..k} C(n, i) / 2ⁿ)  (Dixon & Mood 1946; Conover 1999, §3.4).
-    """
-    d = np.asarray(a, float) - np.asarray(b, float)
-    pos, neg = int((d > 0).sum()), int((d < 0).sum())
-    return {"test": "exact sign test (two-sided)", "n_pairs": int(d.size), "a_greater": pos, "b_greater": neg,
-            "ties": int(d.size - pos - neg), "p": binomial_two_sided(min(pos, neg), pos + neg)}
-
-
 def mcnemar_exact(correct_a, correct_b) -> dict:
     """Exact McNemar test of paired binary outcomes (one pair per photo: was the left / right half right?).
 

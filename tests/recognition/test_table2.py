@@ -11,18 +11,15 @@ from recognition import stats, table2
 from .stimuli_fixture import write_manifest
 
 
-def test_sign_test_is_the_exact_binomial_tail_and_drops_ties(monkeypatch):
-    a = [0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3]
-    b = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.1]  # 5 a>b, 1 a<b, 1 tie
-    s = stats.sign_test(a, b)
-    assert (s["a_greater"], s["b_greater"], s["ties"]) == (5, 1, 1)
-    assert s["p"] == pytest.approx(2 * (1 + 6) / 2 ** 6)
+def test_the_exact_binomial_p_is_the_same_with_and_without_scipy(monkeypatch):
     sp = pytest.importorskip("scipy.stats")
-    assert s["p"] == pytest.approx(sp.binomtest(1, 6).pvalue)
-    assert stats.sign_test([1, 2], [1, 2])["p"] == 1.0
+    cases = [(1, 6), (0, 5), (3, 6), (7, 20), (0, 0)]
+    with_scipy = [stats.binomial_two_sided(k, n) for k, n in cases]
+    assert with_scipy[0] == pytest.approx(sp.binomtest(1, 6).pvalue) == pytest.approx(2 * (1 + 6) / 2 ** 6)
     monkeypatch.setitem(sys.modules, "scipy", None)
     monkeypatch.setitem(sys.modules, "scipy.stats", None)
-    assert stats.sign_test(a, b)["p"] == pytest.approx(2 * (1 + 6) / 2 ** 6)  # no scipy: math.comb
+    assert [stats.binomial_two_sided(k, n) for k, n in cases] == pytest.approx(with_scipy)  # math.comb
+    assert stats.binomial_two_sided(0, 0) == 1.0
 
 
 def test_mcnemar_counts_only_discordant_photos_and_matches_the_binomial_test():
