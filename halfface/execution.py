@@ -443,7 +443,7 @@ def run_tasks(fn: Callable, keys: Sequence, *, base_seed: int = 0, args: tuple =
         elif backend.jobs > 1 and len(todo) > 1:
             runner = _run_pool(fn, todo, seeds, args, backend)
         else:
-            runner = _run_here(fn, todo, seeds, args, backend)
+            runner, out.where = _run_here(fn, todo, seeds, args, backend), "this process"
         bar = _Progress(len(todo), desc, backend.progress)
         try:
             for key, ok, value, secs, where in runner:
