@@ -105,8 +105,8 @@ def _json_default(obj):
     raise TypeError(f"task results must be JSON-like; got {type(obj).__name__}")
 
 
-def _normalised(settings: dict) -> dict:
-    return json.loads(json.dumps(settings, sort_keys=True, default=_json_default))
+def _normalised(value: dict) -> dict:
+    return json.loads(json.dumps(value, default=_json_default))  # key order kept: it is a table's column order
 
 
 class TaskStore:
@@ -513,6 +513,11 @@ def backend_from_args(args: argparse.Namespace, progress: bool = True) -> Backen
     cluster_jobs = args.cluster_jobs if args.cluster_jobs is not None else 1
     if cluster_jobs < 1:
         raise ExecutionError("--cluster-jobs must be >= 1")
+    if scheduler or args.cluster:  # say it now, not after the pilot models are fitted
+        import importlib.util
+        for module in ("distributed", "dask_jobqueue") if args.cluster else ("distributed",):
+            if importlib.util.find_spec(module) is None:
+                raise ExecutionError(f"--scheduler/--cluster need Dask, which is not installed: {INSTALL_HINT}")
     options = []
     for item in args.cluster_option:
         name, eq, value = item.partition("=")
