@@ -273,7 +273,7 @@ def _run_here(fn, todo, seeds, args, backend) -> Iterator[tuple]:
     for key in todo:
         for attempt in range(backend.retries + 1):
             try:
-                value, secs, where = _call(fn, key, seeds[key], args, backend.threads)
+                value, secs, where = _call(fn, key, seeds[key], args[key], backend.threads)
             except Exception as exc:  # noqa: BLE001 - a task's failure is recorded, not fatal to the run
                 if attempt == backend.retries:
                     yield key, False, _reason(exc), None, _where()
@@ -293,7 +293,7 @@ def _run_pool(fn, todo, seeds, args, backend) -> Iterator[tuple]:
     queue = list(todo)
     while queue:
         with ProcessPoolExecutor(backend.jobs, mp_context=context) as pool:
-            running = {pool.submit(_call, fn, key, seeds[key], args, backend.threads): key for key in queue}
+            running = {pool.submit(_call, fn, key, seeds[key], args[key], backend.threads): key for key in queue}
             queue = []
             broken = False
             while running:
@@ -314,7 +314,7 @@ def _run_pool(fn, todo, seeds, args, backend) -> Iterator[tuple]:
                         if attempts[key] > backend.retries:
                             yield key, False, _reason(exc), None, None
                         elif not broken:
-                            running[pool.submit(_call, fn, key, seeds[key], args, backend.threads)] = key
+                            running[pool.submit(_call, fn, key, seeds[key], args[key], backend.threads)] = key
                         else:
                             queue.append(key)
                     else:
@@ -371,7 +371,7 @@ def _run_dask(fn, todo, seeds, args, backend, log) -> Iterator[tuple]:
         futures = {}
         for key in todo:
             name = f"{fn.__name__}-{canonical_key(key)}-{run_id}"
-            fut = client.submit(_call, fn, key, seeds[key], args, backend.threads, key=name,
+            fut = client.submit(_call, fn, key, seeds[key], args[key], backend.threads, key=name,
                                 retries=backend.retries, pure=False)
             futures[fut] = key
         for fut in as_completed(futures):
@@ -418,8 +418,10 @@ class _Progress:
 
 
 def run_tasks(fn: Callable, keys: Sequence, *, base_seed: int = 0, args: tuple = (), store: TaskStore | None = None,
-              backend: Backend | None = None, desc: str = "tasks", log=None) -> Outcome:
-    """Run ``fn(key, task_seed(base_seed, key), *args)`` for every key not already in ``store``.
+              backend: Backend | None = None, desc: str = "tasks", log=None, per_task: dict | None = None) -> Outcome:
+    """Run ``fn(key, task_seed(base_seed, key), *per_task[key], *args)`` for every key not already in ``store``.
+
+    ``args`` go to every task; ``per_task`` (optional) maps a key to the arguments of that task alone.
 
     Returns an ``Outcome`` whose ``results`` hold every successful task of ``keys`` (computed now or read
     from the store) in the order of ``keys``; ``failures`` the tasks that failed after the retries.
@@ -432,6 +434,8 @@ def run_tasks(fn: Callable, keys: Sequence, *, base_seed: int = 0, args: tuple =
     done = {ck: v for ck, v in (store.ok.items() if store else [])}
     todo = [k for k in keys if canonical_key(k) not in done]
     seeds = {k: task_seed(base_seed, k) for k in todo}
+    per_task = {as_key(k): tuple(v) for k, v in (per_task or {}).items()}
+    call_args = {k: (*per_task.get(k, ()), *args) for k in todo}
     out = Outcome(reused=len(keys) - len(todo), where=backend.describe())
     if out.reused:
         log(f"{out.reused} of {len(keys)} task(s) already in {store.path}: computing the other {len(todo)}")
@@ -439,11 +443,11 @@ def run_tasks(fn: Callable, keys: Sequence, *, base_seed: int = 0, args: tuple =
     start = time.perf_counter()
     if todo:
         if backend.uses_dask:
-            runner = _run_dask(fn, todo, seeds, args, backend, log)
+            runner = _run_dask(fn, todo, seeds, call_args, backend, log)
         elif backend.jobs > 1 and len(todo) > 1:
-            runner = _run_pool(fn, todo, seeds, args, backend)
+            runner = _run_pool(fn, todo, seeds, call_args, backend)
         else:
-            runner, out.where = _run_here(fn, todo, seeds, args, backend), "this process"
+            runner, out.where = _run_here(fn, todo, seeds, call_args, backend), "this process"
         bar = _Progress(len(todo), desc, backend.progress)
         try:
             for key, ok, value, secs, where in runner:

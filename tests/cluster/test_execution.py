@@ -154,3 +154,11 @@ def test_slurm_job_script_runs_one_single_threaded_worker_per_job_with_the_optio
     res = subprocess.run([sys.executable, "-m", "halfface.execution", "job-script"], env=_env(),
                          capture_output=True, text=True, timeout=60)
     assert res.returncode == 2 and res.stderr.startswith("error: job-script needs --cluster")
+
+
+def test_per_task_arguments_reach_only_their_task():
+    keys = KEYS[:3]
+    base = run_tasks(draw, keys, base_seed=1, backend=Backend(progress=False))
+    scaled = run_tasks(draw, keys, base_seed=1, per_task={keys[1]: (10.0,)}, backend=Backend(jobs=2, progress=False))
+    assert scaled.results[keys[0]] == base.results[keys[0]] and scaled.results[keys[2]] == base.results[keys[2]]
+    assert scaled.results[keys[1]]["x"] == pytest.approx([10 * x for x in base.results[keys[1]]["x"]])
