@@ -257,6 +257,10 @@ def _call(fn: Callable, key: Key, seed: int, args: tuple, threads: int) -> tuple
         else:
             with threadpool_limits(threads):
                 result = fn(key, seed, *args)
+    except Exception as exc:
+        # where it went wrong, computed here: a traceback does not survive the trip back from a worker
+        exc.halfface_reason = f"{_reason(exc)} on {_where()}"
+        raise
     finally:
         if torch is not None and before is not None:
             torch.set_num_threads(before)
@@ -264,25 +268,31 @@ def _call(fn: Callable, key: Key, seed: int, args: tuple, threads: int) -> tuple
 
 
 def _reason(exc: BaseException) -> str:
+    if getattr(exc, "halfface_reason", None):
+        return exc.halfface_reason
     last = traceback.extract_tb(exc.__traceback__)[-1:] if exc.__traceback__ else []
     at = f" (at {Path(last[0].filename).name}:{last[0].lineno})" if last else ""
     return f"{type(exc).__name__}: {exc}{at}"
 
 
-def _run_here(fn, todo, seeds, args, backend) -> Iterator[tuple]:
+# A runner yields (key, ok, result or exception, seconds, where) as tasks finish; a failure comes after retries.
+
+def _run_here(fn, todo, seeds, args, backend, fatal) -> Iterator[tuple]:
     for key in todo:
         for attempt in range(backend.retries + 1):
             try:
                 value, secs, where = _call(fn, key, seeds[key], args[key], backend.threads)
+            except fatal:
+                raise
             except Exception as exc:  # noqa: BLE001 - a task's failure is recorded, not fatal to the run
                 if attempt == backend.retries:
-                    yield key, False, _reason(exc), None, _where()
+                    yield key, False, exc, None, _where()
                 continue
             yield key, True, value, secs, where
             break
 
 
-def _run_pool(fn, todo, seeds, args, backend) -> Iterator[tuple]:
+def _run_pool(fn, todo, seeds, args, backend, fatal) -> Iterator[tuple]:
     import multiprocessing
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
     from concurrent.futures.process import BrokenProcessPool
@@ -292,10 +302,10 @@ def _run_pool(fn, todo, seeds, args, backend) -> Iterator[tuple]:
     attempts = dict.fromkeys(todo, 0)
     queue = list(todo)
     while queue:
-        with ProcessPoolExecutor(backend.jobs, mp_context=context) as pool:
+        pool = ProcessPoolExecutor(backend.jobs, mp_context=context)
+        try:
             running = {pool.submit(_call, fn, key, seeds[key], args[key], backend.threads): key for key in queue}
-            queue = []
-            broken = False
+            queue, broken = [], False
             while running:
                 finished, _ = wait(running, return_when=FIRST_COMPLETED)
                 for fut in finished:
@@ -306,19 +316,23 @@ def _run_pool(fn, todo, seeds, args, backend) -> Iterator[tuple]:
                         broken = True
                         attempts[key] += 1
                         if attempts[key] > backend.retries:
-                            yield key, False, f"worker process died: {exc}", None, None
+                            yield key, False, RuntimeError(f"its worker process died ({exc})"), None, None
                         else:
                             queue.append(key)
+                    except fatal:
+                        raise
                     except Exception as exc:  # noqa: BLE001
                         attempts[key] += 1
                         if attempts[key] > backend.retries:
-                            yield key, False, _reason(exc), None, None
+                            yield key, False, exc, None, None
                         elif not broken:
                             running[pool.submit(_call, fn, key, seeds[key], args[key], backend.threads)] = key
                         else:
                             queue.append(key)
                     else:
                         yield key, True, value, secs, where
+        finally:  # also when the caller stops early (a fatal error, Ctrl-C): queued tasks are dropped
+            pool.shutdown(wait=True, cancel_futures=True)
         # keep the given order for what is left (results never depend on it; logs read better)
         queue.sort(key=todo.index)
 
@@ -361,7 +375,7 @@ def _check_workers_import(client, module: str):
                              "(pip install -e .) in the workers' environment")
 
 
-def _run_dask(fn, todo, seeds, args, backend, log) -> Iterator[tuple]:
+def _run_dask(fn, todo, seeds, args, backend, log, fatal) -> Iterator[tuple]:
     from dask.distributed import as_completed
 
     client = dask_client(backend, log)
@@ -381,9 +395,11 @@ def _run_dask(fn, todo, seeds, args, backend, log) -> Iterator[tuple]:
                 yield key, True, value, secs, where
             else:  # raised after every retry, or its workers kept dying (KilledWorker)
                 exc = fut.exception()
-                yield key, False, _reason(exc) if exc is not None else fut.status, None, None
+                if isinstance(exc, fatal):
+                    raise exc
+                yield key, False, exc if exc is not None else RuntimeError(fut.status), None, None
             fut.release()  # the scheduler can forget it: it is in the store now
-    finally:
+    finally:  # closing the client cancels what is still queued (a fatal error, Ctrl-C)
         cluster = getattr(client, "cluster", None)
         client.close()
         if cluster is not None and backend.cluster:
@@ -418,10 +434,13 @@ class _Progress:
 
 
 def run_tasks(fn: Callable, keys: Sequence, *, base_seed: int = 0, args: tuple = (), store: TaskStore | None = None,
-              backend: Backend | None = None, desc: str = "tasks", log=None, per_task: dict | None = None) -> Outcome:
+              backend: Backend | None = None, desc: str = "tasks", log=None, per_task: dict | None = None,
+              fatal: tuple = ()) -> Outcome:
     """Run ``fn(key, task_seed(base_seed, key), *per_task[key], *args)`` for every key not already in ``store``.
 
     ``args`` go to every task; ``per_task`` (optional) maps a key to the arguments of that task alone.
+    An exception of a type in ``fatal`` (a user's mistake, such as a missing data file) is not a task's
+    failure: it stops the run, drops the queued tasks and is raised here.
 
     Returns an ``Outcome`` whose ``results`` hold every successful task of ``keys`` (computed now or read
     from the store) in the order of ``keys``; ``failures`` the tasks that failed after the retries.
@@ -443,14 +462,16 @@ def run_tasks(fn: Callable, keys: Sequence, *, base_seed: int = 0, args: tuple =
     start = time.perf_counter()
     if todo:
         if backend.uses_dask:
-            runner = _run_dask(fn, todo, seeds, call_args, backend, log)
+            runner = _run_dask(fn, todo, seeds, call_args, backend, log, tuple(fatal))
         elif backend.jobs > 1 and len(todo) > 1:
-            runner = _run_pool(fn, todo, seeds, call_args, backend)
+            runner = _run_pool(fn, todo, seeds, call_args, backend, tuple(fatal))
         else:
-            runner, out.where = _run_here(fn, todo, seeds, call_args, backend), "this process"
+            runner, out.where = _run_here(fn, todo, seeds, call_args, backend, tuple(fatal)), "this process"
         bar = _Progress(len(todo), desc, backend.progress)
         try:
             for key, ok, value, secs, where in runner:
+                if not ok:
+                    value = _reason(value)
                 if store is not None:
                     store.add(key, ok, value, secs, where)
                 if ok:
@@ -461,6 +482,7 @@ def run_tasks(fn: Callable, keys: Sequence, *, base_seed: int = 0, args: tuple =
                 bar.update()
         finally:
             bar.close()
+            runner.close()  # stops a pool or a Dask client even when a fatal error ends the loop
     out.seconds = time.perf_counter() - start
     out.computed = len(fresh)
     for key in keys:

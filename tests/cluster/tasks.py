@@ -28,3 +28,15 @@ def slow_draw(key, seed, seconds, marker_dir=None):
         (Path(marker_dir) / f"{'_'.join(map(str, key))}-{os.getpid()}-{time.monotonic_ns()}").touch()
     time.sleep(seconds)
     return draw(key, seed)
+
+
+class Mistake(Exception):
+    """Stands for a user's mistake (a missing file): it stops the whole run."""
+
+
+def mistake_at(key, seed, bad, marker_dir, seconds=0.0):
+    (Path(marker_dir) / f"{key[0]}-{os.getpid()}").touch()
+    time.sleep(seconds)
+    if key[0] == bad:
+        raise Mistake(f"data file for {key[0]} is missing: run the build first")
+    return {"value": key[0]}

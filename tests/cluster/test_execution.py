@@ -162,3 +162,16 @@ def test_per_task_arguments_reach_only_their_task():
     scaled = run_tasks(draw, keys, base_seed=1, per_task={keys[1]: (10.0,)}, backend=Backend(jobs=2, progress=False))
     assert scaled.results[keys[0]] == base.results[keys[0]] and scaled.results[keys[2]] == base.results[keys[2]]
     assert scaled.results[keys[1]]["x"] == pytest.approx([10 * x for x in base.results[keys[1]]["x"]])
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_users_mistake_stops_the_run_instead_of_being_retried_as_a_failure(tmp_path, jobs):
+    from .tasks import Mistake, mistake_at
+
+    keys = [(k,) for k in range(12)]
+    with pytest.raises(Mistake, match="data file for 1 is missing"):
+        run_tasks(mistake_at, keys, args=(1, str(tmp_path), 0.2), fatal=(Mistake,),
+                  backend=Backend(jobs=jobs, retries=2, progress=False))
+    started = [p.name.split("-")[0] for p in tmp_path.iterdir()]
+    assert started.count("1") == 1  # not retried
+    assert len(started) < len(keys)  # the queued tasks were dropped
