@@ -102,7 +102,7 @@ def _json_default(obj):
         return obj.item()
     if hasattr(obj, "tolist"):
         return obj.tolist()
-    raise TypeError(f"task results must be JSON-like; got {type(obj).__name__}")
+    return str(obj)  # paths, devices: as their text, like the run folders' JSON files
 
 
 def _normalised(value: dict) -> dict:
