@@ -414,11 +414,11 @@ class _Progress:
     def __init__(self, total: int, desc: str, enabled: bool):
         self.bar, self.total, self.done, self.desc = None, total, 0, desc
         self.enabled = enabled and total > 0
-        if self.enabled:
+        if self.enabled and sys.stderr.isatty():  # in a log file (a batch job's), a line every tenth instead
             try:
                 from tqdm import tqdm
                 self.bar = tqdm(total=total, desc=desc, unit="task", dynamic_ncols=True)
-            except ImportError:  # tqdm is optional: a line every tenth
+            except ImportError:  # tqdm is optional
                 pass
 
     def update(self):
@@ -426,7 +426,7 @@ class _Progress:
         if self.bar is not None:
             self.bar.update(1)
         elif self.enabled and (self.done == self.total or self.done % max(1, self.total // 10) == 0):
-            _stderr(f"{self.desc}: {self.done}/{self.total}")
+            _stderr(f"{self.desc}: {self.done}/{self.total} tasks finished")
 
     def close(self):
         if self.bar is not None:
