@@ -6,14 +6,16 @@
 Steps: simulate pilot logs (``analysis.simulate``), then run ``python -m analysis.power`` three times on
 them, one after the other, into fresh output folders: in one process, in two local processes, and through
 ``--scheduler`` to a ``dask scheduler`` with two ``dask worker`` processes (one thread each) started here on
-127.0.0.1. It checks that the three ``power_pvalues.csv`` are byte-identical, prints wall times and their
-ratios, and projects the full planning grid (``--plan-sizes`` × ``--plan-effects`` × ``--plan-sims``) on N
-workers from the cost of one simulated data set in the single-process run (mean task seconds over the sizes,
-which the grid samples as the plan does) plus the per-task overhead the cluster run showed.
+127.0.0.1. It checks that the three ``power_pvalues.csv`` are byte-identical, prints wall times, their
+ratios and the load average around each run, and projects the full planning grid (``--plan-sizes`` ×
+``--plan-effects`` × ``--plan-sims``) on N workers from (a) the CPU time of one simulated data set (the
+execution layer records each task's CPU time on its worker; mean over the sizes, as the plan weighs them
+equally), which does not depend on what else runs on the machine, plus (b) Dask's own cost per task,
+measured with ``--overhead-tasks`` empty tasks on the same loopback cluster.
 
 The wall times include each command's start-up and pilot fit (the same in all three); ``compute`` is the time
-the execution layer reports for the tasks alone. On a machine shared with other jobs the ratios are noisy:
-run it on a quiet one for numbers to quote.
+the execution layer reports for the tasks alone. On a machine shared with other jobs the wall-time ratios are
+noisy (the load average shows how shared it was): run it on a quiet one for ratios to quote.
 """
 from __future__ import annotations
 
@@ -60,7 +62,23 @@ def start_cluster(folder: Path, workers: int) -> tuple[str, list[subprocess.Pope
     return address, procs
 
 
+def noop(key, seed):
+    """An empty task: what is left of its time on a cluster is Dask's cost per task."""
+    return {"seed": seed}
+
+
+def dask_overhead(address: str, n: int) -> float:
+    """Seconds per empty task through the scheduler, both workers busy."""
+    from halfface.execution import Backend, run_tasks
+
+    backend = Backend(scheduler=address, progress=False)
+    run_tasks(noop, [("warm", i) for i in range(20)], backend=backend, log=lambda m: None)
+    out = run_tasks(noop, [("noop", i) for i in range(n)], backend=backend, log=lambda m: None)
+    return out.seconds / n
+
+
 def power_run(logs: Path, out: Path, grid: list[str], where: list[str]) -> dict:
+    load_before = os.getloadavg()[0]
     t0 = time.perf_counter()
     res = run([sys.executable, "-m", "analysis.power", str(logs), *grid, "--include-simulated", "--no-progress",
                "--out", str(out), *where])
@@ -71,14 +89,15 @@ def power_run(logs: Path, out: Path, grid: list[str], where: list[str]) -> dict:
     records = [json.loads(line) for line in (out / "power_tasks.jsonl").read_text().splitlines()[1:]]
     return {"wall_s": wall, "compute_s": float(m.group(3)), "tasks": int(m.group(1)),
             "task_s": [r["seconds"] for r in records if r["ok"]],
-            "task_s_by_size": _by_size(records)}
+            "cpu_s_by_size": _by_size(records, "cpu_seconds"),
+            "load": (load_before, os.getloadavg()[0])}
 
 
-def _by_size(records) -> dict:
+def _by_size(records, field) -> dict:
     sizes = {}
     for r in records:
         if r["ok"]:
-            sizes.setdefault(r["key"][0], []).append(r["seconds"])
+            sizes.setdefault(r["key"][0], []).append(r[field])
     return {n: statistics.mean(v) for n, v in sorted(sizes.items())}
 
 
@@ -88,6 +107,7 @@ def main(argv=None) -> int:
     ap.add_argument("--sims", type=int, default=8, help="simulations per size in the benchmark grid (default 8)")
     ap.add_argument("--pilot", type=int, default=18, help="participants of the simulated pilot (default 18)")
     ap.add_argument("--workers", type=int, default=2, help="Dask workers on loopback (default 2)")
+    ap.add_argument("--overhead-tasks", type=int, default=200, help="empty tasks to time Dask's cost per task")
     ap.add_argument("--plan-sizes", type=int, default=4)
     ap.add_argument("--plan-effects", type=int, default=3)
     ap.add_argument("--plan-sims", type=int, default=1000)
@@ -111,6 +131,7 @@ def main(argv=None) -> int:
     try:
         results[f"--scheduler ({args.workers} workers)"] = power_run(out / "logs", out / "dask", grid,
                                                                      ["--scheduler", address])
+        overhead = dask_overhead(address, args.overhead_tasks) * args.workers  # per task and worker
     finally:
         for p in reversed(procs):  # only the processes started above, by id
             if p.poll() is None:
@@ -126,18 +147,19 @@ def main(argv=None) -> int:
     lines = [f"Grid: --participants {args.participants} --sims {args.sims} ({n_tasks} simulated data sets) on a "
              f"{args.pilot}-participant simulated pilot; {os.cpu_count()} CPU cores. p values identical in all three "
              f"runs: {'yes' if same else 'NO'}.", "",
-             "| how | wall (s) | ratio to --jobs 1 | compute (s) | ratio | mean task (s) |",
-             "|---|---:|---:|---:|---:|---:|"]
+             "| how | wall (s) | speed-up vs --jobs 1 | compute (s) | speed-up | mean task wall (s) | load average "
+             "before → after |", "|---|---:|---:|---:|---:|---:|---|"]
     for name, r in results.items():
         lines.append(f"| {name} | {r['wall_s']:.1f} | {base['wall_s'] / r['wall_s']:.2f}x | {r['compute_s']:.1f} | "
-                     f"{base['compute_s'] / r['compute_s']:.2f}x | {statistics.mean(r['task_s']):.2f} |")
-    per_task = statistics.mean(base["task_s_by_size"].values())  # the plan weighs every size equally
-    dask = results[f"--scheduler ({args.workers} workers)"]
-    overhead = max(0.0, dask["compute_s"] - sum(dask["task_s"]) / args.workers) / n_tasks * args.workers
+                     f"{base['compute_s'] / r['compute_s']:.2f}x | {statistics.mean(r['task_s']):.2f} | "
+                     f"{r['load'][0]:.1f} → {r['load'][1]:.1f} |")
+    cpu = {n: statistics.mean([results[k]["cpu_s_by_size"][n] for k in results]) for n in base["cpu_s_by_size"]}
+    per_task = statistics.mean(cpu.values())  # the plan weighs every size equally
     plan = args.plan_sizes * args.plan_effects * args.plan_sims
-    lines += ["", f"Per-task cost (one simulated data set, one thread, mean over sizes "
-                  f"{', '.join(f'N={n}: {s:.2f} s' for n, s in base['task_s_by_size'].items())}): {per_task:.2f} s; "
-                  f"scheduling overhead seen on the cluster run: {overhead:.3f} s per task per worker.", "",
+    lines += ["", f"Per-task cost (CPU time of one simulated data set, one thread, mean of the three runs; by size "
+                  f"{', '.join(f'N={n}: {s:.2f} s' for n, s in cpu.items())}): {per_task:.2f} s. Dask's own cost: "
+                  f"{overhead * 1000:.0f} ms per task and worker ({args.overhead_tasks} empty tasks on the same "
+                  "cluster).", "",
               f"Projected compute for the full planning grid ({args.plan_sizes} sizes × {args.plan_effects} effects × "
               f"{args.plan_sims:,} simulations = {plan:,} data sets), assuming each effect costs what the observed one "
               "did and each worker is one single-threaded core like these:", "",
@@ -147,8 +169,8 @@ def main(argv=None) -> int:
         lines.append(f"| {n} | {secs / 3600:.2f} h ({secs / 60:.0f} min) |")
     text = "\n".join(lines) + "\n"
     (out / "scaling.md").write_text(text)
-    (out / "scaling.json").write_text(json.dumps({"results": results, "identical": same, "per_task_s": per_task,
-                                                  "overhead_s": overhead}, indent=1))
+    (out / "scaling.json").write_text(json.dumps({"results": results, "identical": same, "per_task_cpu_s": per_task,
+                                                  "dask_overhead_s": overhead}, indent=1))
     print(text)
     return 0 if same else 1
 

@@ -51,6 +51,7 @@ from typing import Any, Callable, Iterator, Sequence
 SCHEDULER_ENV = "DASK_SCHEDULER_ADDRESS"
 # --cluster NAME -> the dask-jobqueue class that submits the workers as batch jobs
 CLUSTERS = {"slurm": "SLURMCluster", "pbs": "PBSCluster", "sge": "SGECluster", "lsf": "LSFCluster"}
+CONNECT_TIMEOUT = "20s"  # how long to wait for a --scheduler to answer
 INSTALL_HINT = "pip install 'halfface[cluster]' (dask[distributed], dask-jobqueue)"
 
 
@@ -168,9 +169,12 @@ class TaskStore:
             f.flush()
             os.fsync(f.fileno())  # a finished task survives a kill -9 of this process or the machine
 
-    def add(self, key, ok: bool, value, seconds: float | None, where: str | None):
+    def add(self, key, ok: bool, value, timing: dict | None, where: str | None):
+        """``timing``: {"seconds": wall time, "cpu_seconds": CPU time of the task's process} as measured on the worker."""
+        timing = timing or {}
         rec = {"key": list(as_key(key)), "ok": ok, **({"result": value} if ok else {"error": value}),
-               "seconds": None if seconds is None else round(seconds, 3), "where": where}
+               **{k: (None if timing.get(k) is None else round(timing[k], 3)) for k in ("seconds", "cpu_seconds")},
+               "where": where}
         self._append(rec)
         ck = canonical_key(key)
         if ok:
@@ -178,15 +182,6 @@ class TaskStore:
             self.failed.pop(ck, None)
         else:
             self.failed[ck] = value
-
-    def seconds(self) -> list[float]:
-        """Compute time of every successful task recorded (for projections)."""
-        out = []
-        for line in self.path.read_text(encoding="utf-8").splitlines()[1:]:
-            rec = json.loads(line)
-            if rec.get("ok") and rec.get("seconds") is not None:
-                out.append(float(rec["seconds"]))
-        return out
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -242,9 +237,9 @@ def _where() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def _call(fn: Callable, key: Key, seed: int, args: tuple, threads: int) -> tuple[Any, float, str]:
-    """Run one task with ``threads`` threads; returns (result, seconds, where). Runs on the worker."""
-    start = time.perf_counter()
+def _call(fn: Callable, key: Key, seed: int, args: tuple, threads: int) -> tuple[Any, dict, str]:
+    """Run one task with ``threads`` threads; returns (result, timing, where). Runs on the worker."""
+    start, cpu = time.perf_counter(), time.process_time()  # CPU time: the cost on a core of its own
     torch = sys.modules.get("torch")  # only if the task's module already uses torch; never import it here
     before = torch.get_num_threads() if torch is not None else None
     if torch is not None:
@@ -264,7 +259,7 @@ def _call(fn: Callable, key: Key, seed: int, args: tuple, threads: int) -> tuple
     finally:
         if torch is not None and before is not None:
             torch.set_num_threads(before)
-    return result, time.perf_counter() - start, _where()
+    return result, {"seconds": time.perf_counter() - start, "cpu_seconds": time.process_time() - cpu}, _where()
 
 
 def _reason(exc: BaseException) -> str:
@@ -351,7 +346,7 @@ def dask_client(backend: Backend, log=None):
         log(f"submitted {backend.cluster_jobs} {backend.cluster} job(s) for Dask workers; tasks start as they begin")
     else:
         try:
-            client = Client(backend.scheduler, timeout="20s")
+            client = Client(backend.scheduler, timeout=CONNECT_TIMEOUT)
         except (OSError, TimeoutError, ValueError) as exc:
             raise ExecutionError(f"--scheduler {backend.scheduler}: no Dask scheduler answered ({exc}); start one with "
                                  "`dask scheduler` and give its tcp://HOST:PORT") from None

@@ -120,6 +120,7 @@ def test_options_choose_where_tasks_run(monkeypatch):
             execution.backend_from_args(_options(bad))
 
 
+@pytest.mark.slow  # imports torch and the statistics stack in a fresh process
 def test_the_toolkit_imports_without_dask_and_says_how_to_get_it(tmp_path):
     # Dask is an extra: nothing imports it unless --scheduler/--cluster is given (the GPU machines lack it)
     code = ("import sys; import halfface.execution, analysis.power, analysis.calibration, recognition.table2; "
@@ -134,8 +135,9 @@ def test_the_toolkit_imports_without_dask_and_says_how_to_get_it(tmp_path):
                                                    + execution.INSTALL_HINT)
 
 
-def test_a_scheduler_that_does_not_answer_is_one_line_not_a_traceback(tmp_path):
+def test_a_scheduler_that_does_not_answer_is_one_line_not_a_traceback(monkeypatch):
     pytest.importorskip("distributed")
+    monkeypatch.setattr(execution, "CONNECT_TIMEOUT", "2s")
     backend = Backend(scheduler="tcp://127.0.0.1:9")  # the discard port: nothing listens
     with pytest.raises(ExecutionError, match="no Dask scheduler answered"):
         run_tasks(draw, KEYS[:1], backend=backend)
