@@ -350,7 +350,10 @@ def dask_client(backend: Backend, log=None):
         except (OSError, TimeoutError, ValueError) as exc:
             raise ExecutionError(f"--scheduler {backend.scheduler}: no Dask scheduler answered ({exc}); start one with "
                                  "`dask scheduler` and give its tcp://HOST:PORT") from None
-    log(f"Dask dashboard: {client.dashboard_link}")
+    try:
+        log(f"Dask dashboard: {client.dashboard_link}")
+    except Exception:  # noqa: BLE001 - a scheduler started with --no-dashboard
+        log("Dask dashboard: none (the scheduler runs without one)")
     return client
 
 
@@ -388,8 +391,11 @@ def _run_dask(fn, todo, seeds, args, backend, log, fatal) -> Iterator[tuple]:
             if fut.status == "finished":
                 value, secs, where = fut.result()
                 yield key, True, value, secs, where
-            else:  # raised after every retry, or its workers kept dying (KilledWorker)
-                exc = fut.exception()
+            else:  # raised after every retry, its workers kept dying (KilledWorker), or cancelled
+                try:
+                    exc = fut.exception()
+                except BaseException as cancelled:  # noqa: BLE001 - a cancelled future raises CancelledError here
+                    exc = RuntimeError(f"cancelled by the scheduler ({type(cancelled).__name__})")
                 if isinstance(exc, fatal):
                     raise exc
                 yield key, False, exc if exc is not None else RuntimeError(fut.status), None, None
