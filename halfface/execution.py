@@ -51,6 +51,7 @@ from typing import Any, Callable, Iterator, Sequence
 SCHEDULER_ENV = "DASK_SCHEDULER_ADDRESS"
 # --cluster NAME -> the dask-jobqueue class that submits the workers as batch jobs
 CLUSTERS = {"slurm": "SLURMCluster", "pbs": "PBSCluster", "sge": "SGECluster", "lsf": "LSFCluster"}
+SUBMIT = {"slurm": "sbatch", "pbs": "qsub", "sge": "qsub", "lsf": "bsub"}  # the command each one submits with
 CONNECT_TIMEOUT = "20s"  # how long to wait for a --scheduler to answer
 INSTALL_HINT = "pip install 'halfface[cluster]' (dask[distributed], dask-jobqueue)"
 
@@ -340,6 +341,10 @@ def dask_client(backend: Backend, log=None):
     except ImportError:
         raise ExecutionError(f"--scheduler/--cluster need Dask, which is not installed: {INSTALL_HINT}") from None
     if backend.cluster:
+        import shutil
+        if shutil.which(SUBMIT[backend.cluster]) is None:
+            raise ExecutionError(f"--cluster {backend.cluster}: `{SUBMIT[backend.cluster]}` is not on this machine; run "
+                                 "the command on the cluster's login node (docs/cluster.md)")
         cluster = jobqueue_cluster(backend)
         cluster.scale(jobs=backend.cluster_jobs)
         client = Client(cluster)

@@ -158,6 +158,13 @@ def test_slurm_job_script_runs_one_single_threaded_worker_per_job_with_the_optio
     assert res.returncode == 2 and res.stderr.startswith("error: job-script needs --cluster")
 
 
+def test_cluster_off_a_login_node_says_where_to_run_it(monkeypatch):
+    pytest.importorskip("dask_jobqueue")
+    monkeypatch.setenv("PATH", "")  # no sbatch here
+    with pytest.raises(ExecutionError, match="`sbatch` is not on this machine; run the command on the cluster's login"):
+        run_tasks(draw, KEYS[:1], backend=Backend(cluster="slurm", cluster_jobs=2, progress=False))
+
+
 def test_per_task_arguments_reach_only_their_task():
     keys = KEYS[:3]
     base = run_tasks(draw, keys, base_seed=1, backend=Backend(progress=False))
