@@ -144,3 +144,13 @@ def test_a_killed_power_run_resumed_with_the_same_out_computes_only_the_missing_
     # a rerun of a finished plan computes nothing
     assert power.main([str(pilot), *SIZES, "--out", str(out)]) == 0
     assert f"{N_TASKS} of {N_TASKS} task(s) already in" in capsys.readouterr().err
+
+
+def test_calibration_studies_on_the_cluster_give_the_same_p_values_as_here(cluster, tmp_path):
+    from analysis import calibration
+
+    here = calibration.run("null", 2, calibration.NULL, tmp_path / "here", first_seed=500)
+    there = calibration.run("null", 2, calibration.NULL, tmp_path / "there", first_seed=500,
+                            backend=Backend(scheduler=cluster.address, progress=False))
+    assert list(there["seed"]) == [500, 501]
+    assert (tmp_path / "there" / "pvalues_null.csv").read_bytes() == (tmp_path / "here" / "pvalues_null.csv").read_bytes()
