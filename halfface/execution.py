@@ -506,8 +506,8 @@ def add_arguments(parser: argparse.ArgumentParser, jobs_default: int | None = 1,
     """``--jobs``, ``--scheduler``, ``--cluster``, ``--cluster-jobs``, ``--cluster-option``, ``--retries``."""
     g = parser.add_argument_group("where to run (docs/cluster.md)")
     g.add_argument("--jobs", type=int, default=None,
-                   help=f"local worker processes (default {jobs_default}); the {what} give the same results "
-                        "with any number")
+                   help=f"local worker processes (default {jobs_default or 'all cores'}); the {what} give the "
+                        "same results with any number")
     g.add_argument("--scheduler", metavar="ADDRESS", default=None,
                    help=f"run the {what} on an existing Dask cluster, e.g. tcp://10.0.0.5:8786 "
                         f"(default: ${SCHEDULER_ENV} when set and --jobs is not given)")
