@@ -108,9 +108,12 @@ def run_table(args, log) -> tuple[list[dict], list[dict]]:
                 f"{cfg['image_size']} px, {'RGB' if cfg['channels'] == 3 else 'gray'}, select {cfg['select']}")
     # every network is one task of halfface.execution: here, in --jobs processes or on a Dask cluster
     keys = [task_key(t) for t in tasks]
-    outcome = execution.run_tasks(network_task, keys, per_task={k: (t["cfg"], t["out"], t["fold"])
-                                                                for k, t in zip(keys, tasks)},
-                                  backend=args.backend, desc="networks", log=log, fatal=(UserError,))
+    try:
+        outcome = execution.run_tasks(network_task, keys, per_task={k: (t["cfg"], t["out"], t["fold"])
+                                                                    for k, t in zip(keys, tasks)},
+                                      backend=args.backend, desc="networks", log=log, fatal=(UserError,))
+    except execution.ExecutionError as exc:  # no scheduler there, workers without this toolkit
+        raise UserError(str(exc)) from None
     log(outcome.summary())
     if outcome.failures:
         key, reason = next(iter(outcome.failures.items()))
