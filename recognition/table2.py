@@ -36,6 +36,7 @@ from pathlib import Path
 
 import torch
 
+from halfface import execution
 from recognition import runio, stats
 from recognition.config import complete
 from recognition.data import DATASETS, STIMULUS_ROWS
@@ -105,9 +106,39 @@ def run_table(args, log) -> tuple[list[dict], list[dict]]:
             runio.write_json(args.out / arch / cond / "config.json", cfg)  # --resume of train.py continues it
             log(f"{arch}, {cond}: {cfg['folds']} fold(s) × {cfg['seeds']} seed(s), {cfg['epochs']} epochs, "
                 f"{cfg['image_size']} px, {'RGB' if cfg['channels'] == 3 else 'gray'}, select {cfg['select']}")
-    # the per-network loop: every call is independent of the others (an execution layer may map it)
-    results = [train_network(t["cfg"], t["out"], t["fold"]) for t in tasks]
-    return tasks, results
+    # every network is one task of halfface.execution: here, in --jobs processes or on a Dask cluster
+    keys = [task_key(t) for t in tasks]
+    try:
+        outcome = execution.run_tasks(network_task, keys, per_task={k: (t["cfg"], t["out"], t["fold"])
+                                                                    for k, t in zip(keys, tasks)},
+                                      backend=args.backend, desc="networks", log=log, fatal=(UserError,))
+    except execution.ExecutionError as exc:  # no scheduler there, workers without this toolkit
+        raise UserError(str(exc)) from None
+    log(outcome.summary())
+    if outcome.failures:
+        key, reason = next(iter(outcome.failures.items()))
+        raise UserError(f"{len(outcome.failures)} of {len(keys)} network(s) failed after {args.backend.retries} "
+                        f"retries, e.g. {'/'.join(map(str, key))}: {reason}; rerun with the same --out to try them "
+                        "again (finished runs are kept)")
+    return tasks, [outcome.results[k] for k in keys]
+
+
+def task_key(task: dict) -> tuple:
+    """(architecture, condition, fold, seed): names one network, wherever it is trained."""
+    return task["arch"], task["condition"], task["fold"], task["cfg"]["seed"]
+
+
+def network_task(key, _seed: int, cfg: dict, out: str, fold: int | None) -> dict:
+    """One network as a task of ``halfface.execution``. Its seed is ``cfg['seed']`` (``--seed`` + k, part of its
+    key), as in a local run. On CPU, torch's deterministic algorithms (and the layer's one thread per task) make
+    a network's accuracy the same in this process, in a local worker or on a cluster worker."""
+    deterministic = torch.are_deterministic_algorithms_enabled()
+    if str(cfg.get("device", "cpu")).startswith("cpu"):
+        torch.use_deterministic_algorithms(True, warn_only=True)
+    try:
+        return train_network(cfg, out, fold)
+    finally:
+        torch.use_deterministic_algorithms(deterministic)
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -307,7 +338,12 @@ def parse_args(argv=None):
     ap.add_argument("--keep-checkpoints", action="store_true", help="keep each run's final checkpoint")
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--out", default="runs/table2", help="output folder (default runs/table2)")
+    execution.add_arguments(ap, jobs_default=1, what="networks")  # on a cluster: --data, --out on a shared disk
     a = ap.parse_args(argv)
+    try:
+        a.backend = execution.backend_from_args(a)
+    except execution.ExecutionError as exc:
+        raise UserError(str(exc)) from None
     a.arch = [s.strip() for s in a.arch.split(",") if s.strip()]
     bad = [x for x in a.arch if x not in ARCHS]
     if bad or not a.arch:
@@ -327,7 +363,7 @@ def parse_args(argv=None):
             raise UserError(f"--pretrained {item}: use ARCH=PATH with ARCH one of {', '.join(ARCHS)}")
         pretrained[arch] = path
     a.pretrained = pretrained
-    a.out = Path(a.out)
+    a.out = Path(a.out).absolute()  # a worker in another folder writes the same run folders
     return a
 
 
