@@ -15,6 +15,8 @@ from experiment.web.rows import ColumnsError
 EXAMPLE = """example:
   python -m experiment web --conditions stimuli_out/manifest.csv --out site/
   python -m experiment serve site/ --logs logs/            # then open http://127.0.0.1:8000/?participant=P07
+  python -m experiment web --conditions stimuli_out/manifest.csv --out site/ --prolific-code C1A2B3C4
+      # Prolific study URL: https://your.server/?PROLIFIC_PID={{%PROLIFIC_PID%}}&STUDY_ID={{%STUDY_ID%}}&SESSION_ID={{%SESSION_ID%}}
 """
 
 
@@ -48,6 +50,15 @@ def add_parsers(sub) -> None:
     web.add_argument("--stim-height-deg", type=float, default=10.0, help="face height in degrees (default 10)")
     web.add_argument("--exp-name", default=DEFAULT_EXP_NAME,
                      help=f"experiment name in log file names (default {DEFAULT_EXP_NAME})")
+    web.add_argument("--consent", type=Path, default=None,
+                     help="text file shown as the consent screen (default: experiment/web/texts/consent_<lang>.txt)")
+    web.add_argument("--debrief", type=Path, default=None,
+                     help="text file shown after the last trial (default: experiment/web/texts/debrief_<lang>.txt)")
+    web.add_argument("--completion-url", default=None,
+                     help="https:// address the page opens once every answer is saved (recruiter's completion link)")
+    web.add_argument("--prolific-code", default=None,
+                     help="Prolific completion code: the page then opens "
+                          "https://app.prolific.com/submissions/complete?cc=CODE at the end")
     web.add_argument("--npm-cache", type=Path, default=None,
                      help=f"where npm installs jsPsych (default {npm.cache_root()}; env HALFFACE_WEB_CACHE)")
 
@@ -59,6 +70,14 @@ def add_parsers(sub) -> None:
                      help="address to listen on (default 127.0.0.1: this computer only; 0.0.0.0: the lab network)")
     srv.add_argument("--port", type=int, default=8000, help="port (default 8000; 0: any free port)")
     srv.add_argument("--quiet", action="store_true", help="do not print each request")
+    srv.add_argument("--behind-proxy", metavar="PROXY_IPS", default=None,
+                     help="take the client address from X-Forwarded-For sent by these proxy addresses "
+                          "(e.g. 127.0.0.1 for nginx on this machine); needed for per-client limits behind a proxy")
+    srv.add_argument("--rate-limit", type=float, default=server.Limits.api_per_s,
+                     help=f"API requests per second per client (burst x6; default {server.Limits.api_per_s:g})")
+    srv.add_argument("--start-limit", type=float, default=server.Limits.starts_per_min,
+                     help=f"session starts per minute per client (burst {server.Limits.starts_burst}; "
+                          f"default {server.Limits.starts_per_min:g})")
 
 
 def main(args) -> int:
@@ -66,7 +85,12 @@ def main(args) -> int:
     try:
         if args.command == "web":
             return cmd_web(args)
-        return server.serve(args.site, args.logs, args.host, args.port, args.quiet)
+        if args.rate_limit <= 0 or args.start_limit <= 0:
+            raise server.ServeError("--rate-limit and --start-limit must be positive")
+        limits = server.Limits(api_per_s=args.rate_limit, api_burst=max(1, round(6 * args.rate_limit)),
+                               starts_per_min=args.start_limit,
+                               starts_burst=max(server.Limits.starts_burst, round(args.start_limit)))
+        return server.serve(args.site, args.logs, args.host, args.port, args.quiet, limits, args.behind_proxy)
     except (build.BuildError, server.ServeError, npm.NpmError, ColumnsError, ValueError) as err:
         for line in str(err).splitlines() or [type(err).__name__]:
             print(f"error: {line}", file=sys.stderr)
@@ -83,7 +107,8 @@ def cmd_web(args) -> int:
                             n_practice=args.practice, exp_name=args.exp_name, cb_numbers=args.cb_numbers,
                             sessions=args.sessions, n_blocks=args.blocks, max_trials=args.max_trials,
                             break_every=args.break_every, stim_height_deg=args.stim_height_deg,
-                            min_rt_s=args.min_rt)
+                            min_rt_s=args.min_rt, consent=args.consent, debrief=args.debrief,
+                            completion=build.completion_url(args.completion_url, args.prolific_code))
     n = len(site["orders"]["1"]["1"]["trials"])
     print(f"site written to {args.out} ({site['design']} design): {len(site['stimuli'])} stimuli, "
           f"{len(site['practice_stimuli'])} practice, "
@@ -91,4 +116,7 @@ def cmd_web(args) -> int:
           f"jsPsych {site['jspsych']['jspsych']}")
     print(f"try it:  python -m experiment serve {args.out} --logs logs/   "
           "then open http://127.0.0.1:8000/?participant=P01")
+    if not site.get("completion_url"):
+        print("no --completion-url/--prolific-code: participants see the end screen and are not sent back "
+              "to a recruiter")
     return 0

@@ -4,6 +4,10 @@ The columns are the lab log's (``experiment.logfile.LOG_COLUMNS``, read at build
 time) plus what only a browser knows. ``procedure.js`` fills each of them by
 name; :data:`FILLED_BY_PROCEDURE` lists the names it knows, so a column added to
 the lab log fails the build (and its test) instead of arriving empty.
+
+Cells are written CSV-injection safe (OWASP): a cell that a spreadsheet would
+run as a formula gets a leading apostrophe (:func:`neutralise`), and
+:func:`raw_value` takes it off again.
 """
 
 import math
@@ -14,19 +18,24 @@ from experiment.logfile import LOG_COLUMNS
 from stimuli.labels import EMOTIONS, SIDES
 
 PLATFORM = "web"
-WEB_EXTRAS = ("browser", "screen_width", "screen_height", "refresh_hz")
+# Columns of the shared lab log that older lab logs lack (the shared decision of this release: reshown,
+# expStart); web rows carry them either way, where LOG_COLUMNS puts them once the lab has them.
+SHARED_NEW = ("reshown", "expStart")
+PROLIFIC = ("prolific_pid", "study_id", "session_id")  # from the link: PROLIFIC_PID, STUDY_ID, SESSION_ID
+WEB_EXTRAS = ("browser", "screen_width", "screen_height", "refresh_hz", "refresh_sd_ms", "face_duration",
+              "hidden_count", "blur_count", "cb_number", *PROLIFIC)
 FILLED_BY_PROCEDURE = frozenset((
     "participant", "session", "trial", "stimulus", "source", "photo_id", "emotion", "visible_half",
     "visible_image_side", "response_emotion", "response_key", "correct", "intensity", "rt", "emotion_rt",
     "intensity_rt", "fixation_frames", "fixation_duration", "stim_onset", "mirrored", "block", "presentation",
     "dropped_frames", "trial_end", "restarted", "early_presses", "date", "expName", "psychopyVersion",
-    "frameRate", "platform",
+    "frameRate", "platform", *SHARED_NEW,
     *WEB_EXTRAS,
 ))
 # Copied from the planned trial: the server compares them with the build's order.
 PLANNED = ("stimulus", "source", "photo_id", "emotion", "visible_half", "visible_image_side", "mirrored",
            "block", "presentation")
-SECONDS = ("rt", "emotion_rt", "intensity_rt", "fixation_duration")
+SECONDS = ("rt", "emotion_rt", "intensity_rt", "fixation_duration", "face_duration")
 MAX_SECONDS = 24 * 3600.0
 MAX_TEXT = 512
 _ISO = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?([+-]\d{2}:\d{2}|Z)")
@@ -44,8 +53,31 @@ def web_columns(log_columns=LOG_COLUMNS) -> tuple:
         raise ColumnsError(f"experiment.logfile.LOG_COLUMNS has column(s) {', '.join(unknown)} that "
                            "experiment/web/procedure.js does not fill: add them to procedure.js (function "
                            "logRow) and to FILLED_BY_PROCEDURE in experiment/web/rows.py")
-    extra = (() if "platform" in log_columns else ("platform",)) + WEB_EXTRAS
+    extra = SHARED_NEW + (() if "platform" in log_columns else ("platform",)) + WEB_EXTRAS
     return tuple(log_columns) + tuple(c for c in extra if c not in log_columns)
+
+
+# OWASP "CSV injection": a cell starting with one of these is run as a formula by Excel/LibreOffice.
+# A leading apostrophe is added to them, and to cells that already start with one, so that taking
+# one apostrophe off any cell that starts with it gives back exactly what the browser sent.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "'")
+_PLAIN_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+
+
+def neutralise(value: str) -> str:
+    """``value`` safe to open in a spreadsheet (a negative plain number such as ``-0.5`` stays as it is)."""
+    if value.startswith(FORMULA_START) and not _PLAIN_NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
+def raw_value(cell: str) -> str:
+    """What the browser sent for a cell written by :func:`neutralise`."""
+    return cell[1:] if cell.startswith("'") else cell
+
+
+def neutralised_row(row: dict) -> dict:
+    return {c: neutralise(v) for c, v in row.items()}
 
 
 def _number(value):
@@ -113,10 +145,17 @@ def row_problems(row, columns, expected) -> list[str]:
         if c in row and not (_number(row[c]) or 0) > 0:
             bad(c, "must be a positive number of Hz")
     for c, low in (("fixation_frames", 1), ("dropped_frames", 0), ("restarted", 0), ("early_presses", 0),
-                   ("screen_width", 1),
-                   ("screen_height", 1)):
+                   ("screen_width", 1), ("screen_height", 1), ("hidden_count", 0), ("blur_count", 0),
+                   ("cb_number", 1)):
         if c in row and (_int(row[c]) is None or _int(row[c]) < low):
             bad(c, f"must be an integer >= {low}")
+    if "reshown" in row and row["reshown"] not in ("0", "1"):
+        bad("reshown", "must be 0 or 1")
+    if "refresh_sd_ms" in row and (_number(row["refresh_sd_ms"]) is None or _number(row["refresh_sd_ms"]) < 0):
+        bad("refresh_sd_ms", "must be a number >= 0")
+    for c in PROLIFIC + ("cb_number",):
+        if c in row and c in expected and row[c] != str(expected[c]):
+            bad(c, f"expected {str(expected[c])!r} (this session's)")
     if not _ISO.fullmatch(row["trial_end"]):
         bad("trial_end", "must be an ISO 8601 time")
     if "visible_half" in row and row["visible_half"] not in SIDES:

@@ -68,6 +68,11 @@ class Participant:
         self.sent.append((screen, trial, key, t0, t1))
         return t0, t1
 
+    def consent(self, agree=True):
+        self.wait("consent")
+        self.snap("consent")
+        self.page.click(f'#hf-final button[data-choice="{0 if agree else 1}"]')
+
     def enter_fullscreen(self):
         self.wait("fullscreen")
         self.page.wait_for_selector("#jspsych-fullscreen-btn")

@@ -8,6 +8,7 @@ that ``analysis.report`` reads the result. Screenshots of every screen go to
 """
 
 import json
+import re
 import shutil
 import statistics
 import subprocess
@@ -19,6 +20,7 @@ from experiment import design as lab_design
 from experiment.conditions import load_conditions
 from experiment.logfile import LOG_COLUMNS, read_rows
 from experiment.web.build import build_site
+from experiment.web.rows import web_columns
 
 from .api_client import ApiParticipant
 from .participant import Participant
@@ -45,6 +47,7 @@ def test_a_session_through_the_local_server(chromium, site, server, manifests, s
     context, page, outside = new_page(chromium)
     p = Participant(page, screenshot_dir, prefix="server_")
     page.goto(f"{base}/?participant=W03")
+    p.consent()
     p.enter_fullscreen()
     p.calibrate(CARD_PX, DISTANCE_MM)
     p.message("instructions")
@@ -70,26 +73,29 @@ def test_a_session_through_the_local_server(chromium, site, server, manifests, s
     measure = lambda: heights.append(page.evaluate("document.querySelector('.hf-face').getBoundingClientRect().height"))
     for k in range(5, 9):
         faces[k] = p.trial(k, emotion_key=str(k - 3), look_s=0.2 + 0.1 * k, on_face=measure)
+    p.wait("debrief")
+    p.snap("debrief")
+    download = page.evaluate("csvText(HALFFACE_DESIGN.columns, SESSION.saved.trial)")  # what the button saves
+    page.click("#hf-debrief-done")
     p.wait("end")
     p.snap("end")
-    with page.expect_download() as download:
-        page.click("#hf-download")
-    download.value.save_as(tmp_path / "download.csv")
-    assert download.value.suggested_filename.startswith("W03_halfface_")
+    assert "answers are saved" in page.inner_text("#hf-final")
     context.close()
 
     assert not p.errors and not outside
     (csv_path,) = [f for f in logs.glob("W03_halfface_*.csv") if not f.stem.endswith(("_order", "_practice"))]
-    # the participant's download is byte for byte the server's log
-    assert (tmp_path / "download.csv").read_bytes() == csv_path.read_bytes()
+    # PsychoPy's file name; the participant's download is byte for byte the server's log
+    assert re.fullmatch(r"W03_halfface_\d{4}-\d\d-\d\d_\d\dh\d\d\.\d\d\.\d{3}", csv_path.stem)
+    assert download.encode("utf-8") == csv_path.read_bytes()
     rows = read_rows(csv_path)
     meta = json.loads(csv_path.with_suffix(".json").read_text())
 
-    # columns: the lab's, then the browser's; the order: the lab's for number 3
+    # columns: the lab's, then the browser's; the order: the lab's for the number the server assigned (the first)
     assert list(rows[0])[:len(LOG_COLUMNS)] == list(LOG_COLUMNS)
-    assert list(rows[0])[len(LOG_COLUMNS):] == [c for c in ("platform", "browser", "screen_width", "screen_height",
-                                                            "refresh_hz") if c not in LOG_COLUMNS]
-    lab, info = lab_design.trial_order(load_conditions(manifests[0], warn=None), 3, 1)
+    assert tuple(rows[0]) == web_columns()
+    assert meta["participant_number"] == 1 and {r["cb_number"] for r in rows} == {"1"}
+    assert {(r["prolific_pid"], r["study_id"], r["session_id"], r["reshown"]) for r in rows} == {("", "", "", "0")}
+    lab, info = lab_design.trial_order(load_conditions(manifests[0], warn=None), 1, 1)
     assert [(r["trial"], r["stimulus"], r["visible_half"], r["block"]) for r in rows] == \
            [(str(t["trial"]), t["stimulus"], t["visible_half"], str(t["block"])) for t in lab]
     assert {r["platform"] for r in rows} == {"web"} and all("HeadlessChrome" in r["browser"] for r in rows)
@@ -131,10 +137,18 @@ def test_a_session_through_the_local_server(chromium, site, server, manifests, s
 
     # the session metadata
     assert (meta["platform"], meta["simulated"], meta["completed"], meta["n_trials_done"]) == ("web", False, True, 8)
-    assert meta["participant_number"] == 3 and meta["seed"] == info["seed"]
+    assert meta["participant_number"] == 1 and meta["seed"] == info["seed"]
     assert meta["fixation_frames"] == frames and meta["refresh_rate_hz"] == pytest.approx(hz, abs=1e-4)
+    assert meta["refresh_measurement"]["n_intervals"] == 240 and meta["refresh_measurement"]["interval_sd_ms"] >= 0
     assert meta["screen"]["fullscreen"] is True and meta["runs"][-1]["fullscreen_exits"] == 1
-    assert meta["runs"][-1]["timing_check"]["n_fixations"] == 8
+    assert meta["screen_fit"]["fits"] is True and meta["screen_fit"]["need_h"] <= 800
+    # browser timing is recorded, never claimed verified (no lock-to-refresh check that could not fail)
+    assert meta["timing"]["verified"] is False and "timing_check" not in meta["runs"][-1]
+    for r in rows:  # the face lasts from its first frame to the first frame without it: the RT within a frame or so
+        # (a frame's timestamp is its start, which may come just before the key event handled in it)
+        assert float(r["rt"]) - 1.5 / hz <= float(r["face_duration"]) <= float(r["rt"]) + 2.5 / hz, r
+        assert float(r["refresh_sd_ms"]) >= 0 and r["hidden_count"] == "0"
+    assert [r["blur_count"] for r in rows] == ["0"] * 8
     assert len(read_rows(csv_path.with_name(csv_path.stem + "_practice.csv"))) == 4
 
     # the analysis reads the online log beside lab logs (simulated lab sessions and a second online one)
@@ -168,6 +182,7 @@ def test_a_session_opened_from_disk_saves_by_download(chromium, manifests, scree
     context, page, outside = new_page(chromium)
     p = Participant(page, screenshot_dir, prefix="file_")
     page.goto(f"{site.as_uri()}/index.html?participant=F07")
+    p.consent()
     p.enter_fullscreen()
     p.calibrate(CARD_PX, DISTANCE_MM, reps=5)
     p.message("instructions")

@@ -24,7 +24,7 @@ from experiment.logfile import LOG_COLUMNS
 from experiment.texts import load_texts, shipped_path
 from experiment.timing import frames_for
 from experiment.web import build
-from experiment.web.rows import WEB_EXTRAS, ColumnsError, web_columns
+from experiment.web.rows import SHARED_NEW, WEB_EXTRAS, ColumnsError, web_columns
 from stimuli.demo import demo_practice_manifest
 
 from .stimuli_files import make_manifest
@@ -141,7 +141,8 @@ def test_frames_times_and_csv_text_are_written_as_the_lab_writes_them():
 def test_web_columns_are_the_lab_columns_then_the_browser_fields():
     columns = web_columns()
     assert columns[:len(LOG_COLUMNS)] == tuple(LOG_COLUMNS)
-    assert set(columns) - set(LOG_COLUMNS) <= {"platform", *WEB_EXTRAS}
+    assert set(columns) - set(LOG_COLUMNS) <= {"platform", *SHARED_NEW, *WEB_EXTRAS}
+    assert {"reshown", "expStart", "prolific_pid", "study_id", "session_id"} <= set(columns)
     assert set(WEB_EXTRAS) <= set(columns) and "platform" in columns
     # every column the browser fills appears in procedure.js's row
     source = PROCEDURE.read_text(encoding="utf-8")
@@ -183,7 +184,7 @@ def test_chinese_and_custom_instruction_files_as_in_the_lab(manifests, tmp_path)
     own.write_text(shipped_path("en").read_text(encoding="utf-8")
                    + '\n[web]\nfullscreen = "Full screen, please."\n', encoding="utf-8")
     mine = build.build_site(test, tmp_path / "mine", instructions=str(own), cb_numbers=8)
-    assert mine["texts"]["fullscreen"] == "Full screen, please." and mine["instructions"]["file"] == str(own)
+    assert mine["texts"]["fullscreen"] == "Full screen, please." and mine["instructions"]["file"] == own.name
     own.write_text(own.read_text(encoding="utf-8") + 'colour = "red"\n', encoding="utf-8")
     proc = _cli("web", "--conditions", str(test), "--out", str(tmp_path / "bad"), "--instructions", str(own),
                 "--cb-numbers", "8")
@@ -308,3 +309,52 @@ def test_the_demo_stimuli_build_into_a_site(tmp_path):
     lab, _ = design.trial_order(rows, 7, 1)
     assert [site["stimuli"][k]["stimulus"] for k, _, _ in site["orders"]["1"]["7"]["trials"]] == \
            [t["stimulus"] for t in lab]
+
+
+def test_the_built_site_carries_no_path_of_the_building_machine(manifests, tmp_path):
+    test, practice = manifests
+    own = tmp_path / "private" / "lab_texts.toml"
+    own.parent.mkdir()
+    own.write_text(shipped_path("en").read_text(encoding="utf-8"), encoding="utf-8")
+    consent = tmp_path / "private" / "our_consent.txt"
+    consent.write_text("We ask for your consent.\n\nClick to agree.", encoding="utf-8")
+    out = tmp_path / "site"
+    site = build.build_site(test, out, practice_conditions=practice, instructions=str(own), consent=consent,
+                            cb_numbers=8, completion=build.completion_url(prolific_code="AB12CD"))
+    folders = {str(tmp_path), str(Path.home()), str(Path(build.__file__).resolve().parents[2]), os.getcwd()}
+    for f in out.rglob("*"):
+        if f.is_file() and f.suffix in (".js", ".json", ".html", ".css", ".txt"):
+            text = f.read_text(encoding="utf-8")
+            for folder in folders:
+                assert folder not in text, (f.name, folder)
+    assert site["texts"]["consent"] == "We ask for your consent.\n\nClick to agree."
+    assert site["consent"]["file"] == "our_consent.txt" and site["instructions"]["file"] == "lab_texts.toml"
+    # the completion link is for the server only: the public design.js does not hold it
+    assert "AB12CD" in (out / "design.json").read_text() and "AB12CD" not in (out / "design.js").read_text()
+    assert site["completion_url"] == "https://app.prolific.com/submissions/complete?cc=AB12CD"
+
+
+def test_consent_and_debrief_default_to_the_shipped_texts_in_the_session_language(manifests, tmp_path):
+    en = build.site_design(load_conditions(manifests[0]), cb_numbers=8)
+    zh = build.site_design(load_conditions(manifests[0]), cb_numbers=8, instructions="zh")
+    assert "consent" in en["texts"]["consent"].lower() and "Thank you" in en["texts"]["debrief"]
+    assert "知情同意" in zh["texts"]["consent"] and "感谢" in zh["texts"]["debrief"]
+    assert set(build.WEB_TEXTS["zh"]) == set(build.WEB_TEXTS["en"])  # every online screen in both languages
+    proc = _cli("web", "--conditions", str(manifests[0]), "--out", str(tmp_path / "x"), "--consent",
+                str(tmp_path / "missing.txt"), "--cb-numbers", "8")
+    assert proc.returncode == 2 and "--consent" in error_lines(proc)[0] and "missing.txt" in error_lines(proc)[0]
+    for bad in (["--prolific-code", "AB 12"], ["--completion-url", "http://plain.example"],
+                ["--completion-url", "https://a.example", "--prolific-code", "AB12"]):
+        proc = _cli("web", "--conditions", str(manifests[0]), "--out", str(tmp_path / "y"), "--cb-numbers", "8", *bad)
+        assert proc.returncode == 2 and len(error_lines(proc)) == 1, bad
+
+
+def test_the_page_neutralises_cells_as_the_server_does():
+    from experiment.web.rows import neutralise
+
+    values = ["=1+2", "+x", "-x", "@x", "\tx", "\rx", "'x", "-0.5", "-12", "0.5", "plain", "", "a=b", "--1"]
+    out = _node(f"""
+        const p = require({json.dumps(str(PROCEDURE))});
+        console.log(JSON.stringify({json.dumps(values)}.map(p.neutralise)));""")
+    assert out == [neutralise(v) for v in values]
+    assert out[:7] == ["'" + v for v in values[:7]] and out[7:] == values[7:13] + ["'--1"]

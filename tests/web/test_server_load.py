@@ -75,5 +75,5 @@ def test_sixteen_full_sessions_at_once(tmp_path):
     print(f"\nload: {PARTICIPANTS} sessions x {TRIALS} trials = {len(latencies)} rows in {wall:.1f} s "
           f"({len(latencies) / wall:.0f} rows/s); latency median {p50 * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms, "
           f"max {max(latencies) * 1000:.1f} ms")
-    # A participant answers at most every ~0.5 s; a save must come back well before the next one.
-    assert p99 < 0.5
+    # Speed is the benchmark's business (benchmarks/bench_server_load.py, issue 18): on a shared machine a
+    # latency bound here would fail for reasons that are not the server's. This test guards correctness only.
