@@ -16,6 +16,9 @@ Order of events, so that a mistake costs nothing:
    updated when each trial comes on screen and when it is saved, so the files
    of a killed session say where it stopped, and a resume flags the trial
    that was on screen (``reshown``).
+4. Close: everything opened in step 2 and 3 sits on one ``ExitStack`` in
+   ``cmd_run``, so the event feed, the window, PsychoPy's ``.log`` and the lock
+   are closed, in that order, however the session ends.
 """
 
 import hashlib
@@ -66,6 +69,78 @@ class Plan:
     started: datetime | None = None
     lock: logfile.SessionLock | None = None
     reshown: int | None = None  # trial number shown again on resume (on screen when the session stopped)
+
+
+def cmd_run(args) -> int:
+    """Dialog answers -> files -> window -> trials -> save -> close; returns the exit code.
+
+    Read top to bottom like a PsychoPy coder demo. Whatever is opened is
+    registered on one ``ExitStack`` as it opens, so it is closed in reverse
+    order however the session ends (completed, Escape, refused display, error):
+    event feed, window, PsychoPy's .log, then the participant's lock (which
+    only kill -9 leaves behind; it is stale then and a resume takes it over).
+    """
+    plan = prepare(args)  # participant, options, order and file names: nothing opened or written yet
+    with ExitStack() as close:
+        close.enter_context(plan.lock)
+        require_display()
+        # PsychoPy is imported only now: the checks above never wait for it.
+        from psychopy import __version__ as psychopy_version
+        from psychopy import logging as psychopy_logging
+
+        from experiment.screen import DisplayRefused, Screen, background_rgb255, font_for, monitor_for
+
+        # Files: Builder's habit, PsychoPy's own messages go to a .log beside the data.
+        spec = monitor_for(args, plan.config, plan.screen_size, plan.gamma)
+        background, font, paths = background_rgb255(args.background), font_for(plan.texts), plan.paths
+        args.logs.mkdir(parents=True, exist_ok=True)
+        psychopy_log = psychopy_logging.LogFile(str(paths.psychopy_log), level=psychopy_logging.EXP, filemode="a")
+        close.callback(psychopy_logging.root.removeTarget, psychopy_log)
+        close.callback(psychopy_logging.flush)
+        psychopy_logging.exp(f"halfface: participant {args.participant} session {args.session}, data {paths.csv.name}")
+
+        # Window, and the display preflight before the first instruction screen.
+        screen = Screen(spec, plan.texts, fullscreen=not args.windowed, screen=args.screen, background=args.background,
+                        stim_height_deg=args.stim_height_deg, screenshot_dir=args.screenshots, font=font)
+        close.callback(screen.close)
+        events = EventLog(args.events_file, screen.now())
+        close.callback(events.close)
+        try:
+            display = preflight_display(screen, args)
+        except DisplayRefused as err:
+            psychopy_logging.warning(f"halfface: display refused: {err}")
+            events.emit("refused", reason=str(err))
+            print(f"error: {err} (nothing was recorded; PsychoPy's log: {paths.psychopy_log})", file=sys.stderr)
+            return EXIT_USER_ERROR
+        fixation = Fixation(frames_for(FIXATION_S, display["refresh_hz"]), FIXATION_S, by_clock=not display["ok"])
+        sidecar, run, run_columns = _sidecar_for_run(args, plan, spec, screen, display, fixation, background,
+                                                     psychopy_version)
+        responder = _responder(args, sidecar)
+        if plan.sidecar is None:
+            logfile.write_order(paths.order, plan.trials)
+        logfile.write_json_atomic(paths.sidecar, sidecar)  # from here on the files say the session is running
+
+        # Trials, each answer saved as it is given.
+        events.emit("ready", refresh_rate_hz=display["refresh_hz"], fixation_frames=fixation.frames,
+                    first_trial=plan.start + 1, stem=paths.stem)
+        try:
+            ended_by = _run_trials(args, plan, screen, responder, events, fixation, run_columns,
+                                   _progress_writer(paths, sidecar, run, psychopy_logging))
+        except BaseException as err:
+            _finish(paths, sidecar, f"error: {type(err).__name__}: {err}"[:300], run)
+            raise
+
+        # Save: the data are final before the participant sees the end screen.
+        n_done = _finish(paths, sidecar, ended_by, run)
+        events.emit("end", ended_by=ended_by, n_trials_done=n_done)
+        if ended_by == "completed":
+            show_message(screen, responder, plan.texts.screen("end"), "end", events, allow_quit=False)
+    if ended_by == "completed":
+        print(f"session complete: {n_done} trials in {paths.csv}")
+        return EXIT_OK
+    print(f"session ended early after {n_done} of {len(plan.trials)} trials; data in {paths.csv}; "
+          "continue with --resume", file=sys.stderr)
+    return EXIT_ENDED_EARLY
 
 
 def now() -> datetime:
@@ -220,83 +295,11 @@ def _resume(args, plan: Plan) -> Plan:
     return plan
 
 
-def cmd_run(args) -> int:
-    """Dialog answers -> files -> window -> trials -> save -> close; returns the exit code.
-
-    Read top to bottom like a PsychoPy coder demo. Whatever is opened is
-    registered on one ``ExitStack`` as it opens, so it is closed in reverse
-    order however the session ends (completed, Escape, refused display, error):
-    event feed, window, PsychoPy's .log, then the participant's lock (which
-    only kill -9 leaves behind; it is stale then and a resume takes it over).
-    """
-    plan = prepare(args)  # participant, options, order and file names: nothing opened or written yet
-    with ExitStack() as close:
-        close.enter_context(plan.lock)
-        require_display()
-        # PsychoPy is imported only now: the checks above never wait for it.
-        from psychopy import __version__ as psychopy_version
-        from psychopy import logging as psychopy_logging
-
-        from experiment.screen import DisplayRefused, Screen, background_rgb255, font_for, monitor_for
-
-        # Files: Builder's habit, PsychoPy's own messages go to a .log beside the data.
-        spec = monitor_for(args, plan.config, plan.screen_size, plan.gamma)
-        background, font, paths = background_rgb255(args.background), font_for(plan.texts), plan.paths
-        args.logs.mkdir(parents=True, exist_ok=True)
-        psychopy_log = psychopy_logging.LogFile(str(paths.psychopy_log), level=psychopy_logging.EXP, filemode="a")
-        close.callback(psychopy_logging.root.removeTarget, psychopy_log)
-        close.callback(psychopy_logging.flush)
-        psychopy_logging.exp(f"halfface: participant {args.participant} session {args.session}, data {paths.csv.name}")
-
-        # Window, and the display preflight before the first instruction screen.
-        screen = Screen(spec, plan.texts, fullscreen=not args.windowed, screen=args.screen, background=args.background,
-                        stim_height_deg=args.stim_height_deg, screenshot_dir=args.screenshots, font=font)
-        close.callback(screen.close)
-        events = EventLog(args.events_file, screen.now())
-        close.callback(events.close)
-        try:
-            display = preflight_display(screen, args)
-        except DisplayRefused as err:
-            psychopy_logging.warning(f"halfface: display refused: {err}")
-            events.emit("refused", reason=str(err))
-            print(f"error: {err} (nothing was recorded; PsychoPy's log: {paths.psychopy_log})", file=sys.stderr)
-            return EXIT_USER_ERROR
-        fixation = Fixation(frames_for(FIXATION_S, display["refresh_hz"]), FIXATION_S, by_clock=not display["ok"])
-        sidecar, run, run_columns = _start_files(args, plan, spec, screen, display, fixation, background,
-                                                 psychopy_version)
-
-        # Trials, each answer saved as it is given.
-        responder = _responder(args, sidecar)
-        events.emit("ready", refresh_rate_hz=display["refresh_hz"], fixation_frames=fixation.frames,
-                    first_trial=plan.start + 1, stem=paths.stem)
-        try:
-            ended_by = _run_trials(args, plan, screen, responder, events, fixation, run_columns,
-                                   _progress_writer(paths, sidecar, run, psychopy_logging))
-        except BaseException as err:
-            _finish(paths, sidecar, f"error: {type(err).__name__}: {err}"[:300], run)
-            raise
-
-        # Save: the data are final before the participant sees the end screen.
-        n_done = _finish(paths, sidecar, ended_by, run)
-        events.emit("end", ended_by=ended_by, n_trials_done=n_done)
-        if ended_by == "completed":
-            show_message(screen, responder, plan.texts.screen("end"), "end", events, allow_quit=False)
-    if ended_by == "completed":
-        print(f"session complete: {n_done} trials in {paths.csv}")
-        return EXIT_OK
-    print(f"session ended early after {n_done} of {len(plan.trials)} trials; data in {paths.csv}; "
-          "continue with --resume", file=sys.stderr)
-    return EXIT_ENDED_EARLY
-
-
-def _start_files(args, plan, spec, screen, display, fixation, background, psychopy_version):
-    """The sidecar (new, or the resumed one with this run added) and, for a new session, the order file."""
+def _sidecar_for_run(args, plan, spec, screen, display, fixation, background, psychopy_version):
+    """The sidecar (new, or the resumed one) with this run added; returns (sidecar, run, Builder's row columns)."""
     sidecar = plan.sidecar or _new_sidecar(args, plan, psychopy_version)
     run, run_columns = _record_run(sidecar, args, plan, spec, screen, display, fixation, background,
                                    psychopy_version)
-    if plan.sidecar is None:
-        logfile.write_order(plan.paths.order, plan.trials)
-    logfile.write_json_atomic(plan.paths.sidecar, sidecar)
     return sidecar, run, run_columns
 
 
