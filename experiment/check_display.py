@@ -13,8 +13,8 @@ import json
 import statistics
 import sys
 
-from experiment.monitor import deg_to_pix, load_monitor_config, parse_gamma, parse_size, window_size_problem
-from experiment.run import background_rgb255, display_refusal, monitor_for, require_display
+from experiment.monitor import (deg_to_pix, load_monitor_config, parse_gamma, parse_size, require_display,
+                                window_size_problem)
 from experiment.texts import load_texts
 from experiment.timing import FIXATION_S, LOCK_TEST_LOAD, assess_display, frame_statistics, frames_for
 
@@ -72,12 +72,13 @@ def cmd_check_display(args) -> int:
     config = load_monitor_config(args.config) if args.config else None
     screen_size = parse_size(args.screen_size) if args.screen_size else None
     gamma = parse_gamma(args.gamma)
-    background_rgb255(args.background)
     require_display()
     from psychopy import visual
 
-    from experiment.screen import DisplayRefused, Screen, nominal_refresh_hz
+    from experiment.screen import (DisplayRefused, Screen, background_rgb255, display_refusal, monitor_for,
+                                   nominal_refresh_hz)
 
+    background_rgb255(args.background)
     spec = monitor_for(args, config, screen_size, gamma)
     args.out.mkdir(parents=True, exist_ok=True)
     screen = Screen(spec, load_texts("en"), fullscreen=not args.windowed, screen=args.screen,

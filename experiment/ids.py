@@ -36,12 +36,6 @@ def validate_exp_name(name: str) -> str:
     return name
 
 
-def validate_session(session: int) -> int:
-    if not isinstance(session, int) or session < 1:
-        raise ValueError(f"session must be an integer >= 1, got {session!r}")
-    return session
-
-
 def number_from_id(participant: str) -> int | None:
     """The last run of digits in the ID (``P07`` -> 7, ``lab2-012`` -> 12), or None without digits."""
     validate_participant_id(participant)
@@ -85,7 +79,3 @@ def session_stem(participant: str, exp_name: str, started) -> str:
     validate_exp_name(exp_name)
     return f"{participant}_{exp_name}_{date_str(started)}"
 
-
-def participant_number(participant: str) -> int:
-    """The counterbalancing number from the ID alone (ValueError without digits); see counterbalancing_number."""
-    return counterbalancing_number(participant)

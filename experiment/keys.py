@@ -37,26 +37,3 @@ def keys_to_listen(valid_keys) -> list:
     names = list(valid_keys)
     return names + [NUMPAD_PREFIX + k for k in names if k.isdigit()]
 
-
-# The prompts below are the shipped English texts (experiment/instructions/en.toml);
-# the session takes its texts from --instructions (experiment.texts).
-def emotion_prompt() -> str:
-    return _english().screen("emotion_question")
-
-
-def intensity_prompt() -> str:
-    return _english().screen("intensity_question")
-
-
-def quit_prompt() -> str:
-    return _english().screen("quit_question")
-
-
-def instructions_text() -> str:
-    return _english().screen("instructions")
-
-
-def _english():
-    from experiment.texts import load_texts  # texts imports this module
-
-    return load_texts("en")

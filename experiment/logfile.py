@@ -71,6 +71,12 @@ class SessionPaths:
         return [p for p in (self.csv, self.sidecar, self.order, self.practice) if p.exists()]
 
 
+def timezone_name(moment: datetime) -> str:
+    """``UTC+08:00 (CST)``: the sidecar's ``timezone``, so every time in a session's files can be read back."""
+    offset = moment.strftime("%z")
+    return f"UTC{offset[:3]}:{offset[3:]} ({moment.tzname()})"
+
+
 def paths_for(logdir, stem: str) -> SessionPaths:
     logdir = Path(logdir)
     return SessionPaths(logdir / f"{stem}.csv", logdir / f"{stem}.json", logdir / f"{stem}_order.csv",

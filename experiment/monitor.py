@@ -5,7 +5,6 @@ degrees of visual angle so a stimulus subtends the same angle on any lab screen.
 """
 
 import json
-import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -119,11 +118,6 @@ def deg_to_pix(deg: float, spec: MonitorSpec) -> float:
     return deg * spec.distance_cm * CM_PER_DEG_PER_CM_DISTANCE * pix_per_cm(spec)
 
 
-def exact_deg_to_pix(deg: float, spec: MonitorSpec) -> float:
-    """Exact visual angle of a centred extent (2·d·tan(θ/2)); differs <1% below 20 deg."""
-    return 2 * spec.distance_cm * math.tan(math.radians(deg) / 2) * pix_per_cm(spec)
-
-
 def stimulus_size_deg(image_size_px: tuple, height_deg: float) -> tuple:
     """(width, height) in degrees keeping the image's aspect ratio."""
     w, h = image_size_px
@@ -148,3 +142,21 @@ def window_size_problem(actual_px, spec: MonitorSpec, fullscreen: bool, stim_hei
             f"({spec.source}), so a {stim_height_deg:g} deg face would be drawn {drawn:.1f} deg tall: pass "
             f"--screen-size {actual[0]}x{actual[1]} (or correct the resolution in Monitor Center / the config), "
             f"or set the display to {described[0]}x{described[1]}")
+
+
+def require_display() -> None:
+    """A one-line ValueError instead of pyglet's traceback when there is no screen (e.g. started over ssh).
+
+    Lives here, not in ``screen``: importing PsychoPy's window module without a
+    display already fails, so this must run before it.
+    """
+    import pyglet
+
+    try:
+        pyglet.canvas.get_display()
+    except Exception as err:  # pyglet's NoSuchDisplayException lives in a per-platform module
+        if type(err).__name__ != "NoSuchDisplayException":
+            raise
+        raise ValueError(f"no screen to open the window on ({err}): start it from the desktop of the lab computer, "
+                         "not over ssh; for a demo without a screen use xvfb-run -a ... --allow-unlocked-display"
+                         ) from None

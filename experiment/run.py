@@ -16,21 +16,24 @@ Order of events, so that a mistake costs nothing:
    updated when each trial comes on screen and when it is saved, so the files
    of a killed session say where it stopped, and a resume flags the trial
    that was on screen (``reshown``).
+4. Close: everything opened in step 2 and 3 sits on one ``ExitStack`` in
+   ``cmd_run``, so the event feed, the window, PsychoPy's ``.log`` and the lock
+   are closed, in that order, however the session ends.
 """
 
 import hashlib
 import importlib.metadata
 import platform
 import sys
-from contextlib import nullcontext
-from dataclasses import dataclass, field, replace
+from contextlib import ExitStack, nullcontext
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 from experiment import design, ids, logfile
 from experiment.conditions import check_practice_separate, load_conditions
 from experiment.design import design_rows
-from experiment.monitor import load_monitor_config, monitor_spec, parse_gamma, parse_size
+from experiment.monitor import load_monitor_config, parse_gamma, parse_size, require_display
 from experiment.session import EventLog, Fixation, QuitSession, run_session, show_message
 from experiment.simulate import SimulatedParticipant
 from experiment.texts import load_texts
@@ -68,14 +71,81 @@ class Plan:
     reshown: int | None = None  # trial number shown again on resume (on screen when the session stopped)
 
 
+def cmd_run(args) -> int:
+    """Dialog answers -> files -> window -> trials -> save -> close; returns the exit code.
+
+    Read top to bottom like a PsychoPy coder demo. Whatever is opened is
+    registered on one ``ExitStack`` as it opens, so it is closed in reverse
+    order however the session ends (completed, Escape, refused display, error):
+    event feed, window, PsychoPy's .log, then the participant's lock (which
+    only kill -9 leaves behind; it is stale then and a resume takes it over).
+    """
+    plan = prepare(args)  # participant, options, order and file names: nothing opened or written yet
+    with ExitStack() as close:
+        close.enter_context(plan.lock)
+        require_display()
+        # PsychoPy is imported only now: the checks above never wait for it.
+        from psychopy import __version__ as psychopy_version
+        from psychopy import logging as psychopy_logging
+
+        from experiment.screen import DisplayRefused, Screen, background_rgb255, font_for, monitor_for
+
+        # Files: Builder's habit, PsychoPy's own messages go to a .log beside the data.
+        spec = monitor_for(args, plan.config, plan.screen_size, plan.gamma)
+        background, font, paths = background_rgb255(args.background), font_for(plan.texts), plan.paths
+        args.logs.mkdir(parents=True, exist_ok=True)
+        psychopy_log = psychopy_logging.LogFile(str(paths.psychopy_log), level=psychopy_logging.EXP, filemode="a")
+        close.callback(psychopy_logging.root.removeTarget, psychopy_log)
+        close.callback(psychopy_logging.flush)
+        psychopy_logging.exp(f"halfface: participant {args.participant} session {args.session}, data {paths.csv.name}")
+
+        # Window, and the display preflight before the first instruction screen.
+        screen = Screen(spec, plan.texts, fullscreen=not args.windowed, screen=args.screen, background=args.background,
+                        stim_height_deg=args.stim_height_deg, screenshot_dir=args.screenshots, font=font)
+        close.callback(screen.close)
+        events = EventLog(args.events_file, screen.now())
+        close.callback(events.close)
+        try:
+            display = preflight_display(screen, args)
+        except DisplayRefused as err:
+            psychopy_logging.warning(f"halfface: display refused: {err}")
+            events.emit("refused", reason=str(err))
+            print(f"error: {err} (nothing was recorded; PsychoPy's log: {paths.psychopy_log})", file=sys.stderr)
+            return EXIT_USER_ERROR
+        fixation = Fixation(frames_for(FIXATION_S, display["refresh_hz"]), FIXATION_S, by_clock=not display["ok"])
+        sidecar, run, run_columns = _sidecar_for_run(args, plan, spec, screen, display, fixation, background,
+                                                     psychopy_version)
+        responder = _responder(args, sidecar)
+        if plan.sidecar is None:
+            logfile.write_order(paths.order, plan.trials)
+        logfile.write_json_atomic(paths.sidecar, sidecar)  # from here on the files say the session is running
+
+        # Trials, each answer saved as it is given.
+        events.emit("ready", refresh_rate_hz=display["refresh_hz"], fixation_frames=fixation.frames,
+                    first_trial=plan.start + 1, stem=paths.stem)
+        try:
+            ended_by = _run_trials(args, plan, screen, responder, events, fixation, run_columns,
+                                   _progress_writer(paths, sidecar, run, psychopy_logging))
+        except BaseException as err:
+            _finish(paths, sidecar, f"error: {type(err).__name__}: {err}"[:300], run)
+            raise
+
+        # Save: the data are final before the participant sees the end screen.
+        n_done = _finish(paths, sidecar, ended_by, run)
+        events.emit("end", ended_by=ended_by, n_trials_done=n_done)
+        if ended_by == "completed":
+            show_message(screen, responder, plan.texts.screen("end"), "end", events, allow_quit=False)
+    if ended_by == "completed":
+        print(f"session complete: {n_done} trials in {paths.csv}")
+        return EXIT_OK
+    print(f"session ended early after {n_done} of {len(plan.trials)} trials; data in {paths.csv}; "
+          "continue with --resume", file=sys.stderr)
+    return EXIT_ENDED_EARLY
+
+
 def now() -> datetime:
     """Local time with its UTC offset: every time the session writes is in this one zone."""
     return datetime.now().astimezone()
-
-
-def timezone_name(moment: datetime) -> str:
-    offset = moment.strftime("%z")
-    return f"UTC{offset[:3]}:{offset[3:]} ({moment.tzname()})"
 
 
 def _sha256(path) -> str:
@@ -225,133 +295,27 @@ def _resume(args, plan: Plan) -> Plan:
     return plan
 
 
-def require_display() -> None:
-    """A UserError instead of pyglet's traceback when there is no screen (e.g. started over ssh)."""
-    import pyglet
-
-    try:
-        pyglet.canvas.get_display()
-    except Exception as err:  # pyglet's NoSuchDisplayException lives in a per-platform module
-        if type(err).__name__ != "NoSuchDisplayException":
-            raise
-        raise UserError(f"no screen to open the window on ({err}): start it from the desktop of the lab computer, "
-                        "not over ssh; for a demo without a screen use xvfb-run -a ... --allow-unlocked-display"
-                        ) from None
-
-
-def monitor_for(args, config=None, screen_size=None, gamma=None):
-    """The monitor description: Monitor Center, or config/options/detected size."""
-    from experiment import monitor_center
-    from experiment.screen import screen_sizes
-
-    sizes = screen_sizes()
-    if not 0 <= args.screen < len(sizes):
-        raise UserError(f"--screen {args.screen}: this display has {len(sizes)} screen(s), numbered 0 to "
-                        f"{len(sizes) - 1}")
-    if args.monitor:
-        spec = monitor_center.load_saved(args.monitor, args.distance_cm, screen_size)
-        if gamma:
-            spec = replace(spec, gamma=gamma, source=spec.source + "; gamma from --gamma")
-        return spec
-    detected = None if (screen_size or (config or {}).get("resolution_px")) else sizes[args.screen]
-    spec = monitor_spec(config, args.monitor_width_cm, args.distance_cm, screen_size, detected, gamma)
-    if config:
-        monitor_center.refuse_name_clash(spec)
-    if "defaults" in spec.source:
-        print(f"warning: monitor {spec.source}; sizes in degrees assume width {spec.width_cm:g} cm at "
-              f"{spec.distance_cm:g} cm: give --monitor, --monitor-width-cm or --config for exact visual angles",
-              file=sys.stderr)
-    return spec
-
-
-def background_rgb255(text):
-    from psychopy.colors import Color
-
-    try:
-        colour = Color(text)
-        if colour.valid:
-            return [int(v) for v in colour.rgb255]
-    except Exception:  # PsychoPy raises a bare Exception for unknown colour strings
-        pass
-    raise UserError(f"--background {text!r} is not a PsychoPy colour name or #rrggbb (e.g. black, grey, #808080)")
-
-
-def _font(texts):
-    from experiment.screen import first_installed_font
-
-    font = first_installed_font(texts.fonts)
-    if texts.fonts and font is None and texts.language != "en":
-        raise UserError(f"{texts.source}: none of its fonts ({', '.join(texts.fonts)}) is installed, so its text "
-                        "would show as empty boxes: install one (Debian/Ubuntu: apt-get install fonts-wqy-microhei)")
-    return font
-
-
-def display_refusal(check: dict) -> str:
-    return ("the display's timing cannot be trusted: " + "; ".join(check["problems"]) + ". Turn on vsync "
-            "(\"wait for vertical refresh\") in the graphics driver and close other programs; run "
-            "`python -m experiment check-display` to see the frame intervals; for a demo or a virtual display "
-            "add --allow-unlocked-display")
-
-
-def cmd_run(args) -> int:
-    """Check, open the window, refuse a bad display, run, save; returns the exit code."""
-    plan = prepare(args)
-    with plan.lock:  # released however the session ends, except kill -9 (then it is stale)
-        return _run_prepared(args, plan)
-
-
-def _run_prepared(args, plan) -> int:
-    require_display()
-    # PsychoPy is imported only now: the checks above never wait for it.
-    from psychopy import __version__ as psychopy_version
-    from psychopy import logging as psychopy_logging
-
-    from experiment.responses import KeyboardResponder, SimulatedResponder
-    from experiment.screen import DisplayRefused, Screen
-
-    spec = monitor_for(args, plan.config, plan.screen_size, plan.gamma)
-    background = background_rgb255(args.background)
-    font = _font(plan.texts)
-    paths = plan.paths
-    args.logs.mkdir(parents=True, exist_ok=True)
-    # Builder's habit: PsychoPy's own messages (warnings, stimulus changes) go to a
-    # .log beside the data, where they stay readable after the session.
-    psychopy_log = psychopy_logging.LogFile(str(paths.psychopy_log), level=psychopy_logging.EXP, filemode="a")
-    psychopy_logging.exp(f"halfface: participant {args.participant} session {args.session}, data {paths.csv.name}")
-    screen = Screen(spec, plan.texts, fullscreen=not args.windowed, screen=args.screen, background=args.background,
-                    stim_height_deg=args.stim_height_deg, screenshot_dir=args.screenshots, font=font)
-    events = EventLog(args.events_file, screen.now())
-    try:
-        display = preflight_display(screen, args)
-    except DisplayRefused as err:
-        psychopy_logging.warning(f"halfface: display refused: {err}")
-        events.emit("refused", reason=str(err))
-        events.close()
-        screen.close()
-        psychopy_logging.flush()
-        print(f"error: {err} (nothing was recorded; PsychoPy's log: {paths.psychopy_log})", file=sys.stderr)
-        return EXIT_USER_ERROR
-    fixation = Fixation(frames_for(FIXATION_S, display["refresh_hz"]), FIXATION_S, by_clock=not display["ok"])
-
+def _sidecar_for_run(args, plan, spec, screen, display, fixation, background, psychopy_version):
+    """The sidecar (new, or the resumed one) with this run added; returns (sidecar, run, Builder's row columns)."""
     sidecar = plan.sidecar or _new_sidecar(args, plan, psychopy_version)
     run, run_columns = _record_run(sidecar, args, plan, spec, screen, display, fixation, background,
                                    psychopy_version)
+    return sidecar, run, run_columns
+
+
+def _responder(args, sidecar):
+    from experiment.responses import KeyboardResponder, SimulatedResponder
+
     if args.simulate:
-        responder = SimulatedResponder(SimulatedParticipant(sidecar["simulation"]["seed"], args.sim_accuracy,
-                                                            args.sim_rt_mean, args.sim_rt_sd))
-    else:
-        responder = KeyboardResponder()
-    if plan.sidecar is None:
-        logfile.write_order(paths.order, plan.trials)
-    logfile.write_json_atomic(paths.sidecar, sidecar)
+        return SimulatedResponder(SimulatedParticipant(sidecar["simulation"]["seed"], args.sim_accuracy,
+                                                       args.sim_rt_mean, args.sim_rt_sd))
+    return KeyboardResponder()
 
-    by_stimulus = {r["stimulus"]: r for r in plan.rows}
-    trials = [dict(by_stimulus[t["stimulus"]], **{k: t[k] for k in ("trial", "block", "presentation")},
-                   reshown=int(t["trial"] == plan.reshown))
-              for t in plan.trials]
 
+def _progress_writer(paths, sidecar, run, psychopy_logging):
+    """``on_progress`` for the session: the sidecar and PsychoPy's .log say where it is, so a killed session's
+    files tell which trial was on screen."""
     def progress(trial_number, on_screen):
-        """The sidecar and PsychoPy's .log say where the session is, so a killed session's files tell."""
         sidecar["n_trials_done"] = trial_number - 1 if on_screen else trial_number
         sidecar["trial_on_screen"] = trial_number if on_screen else None
         sidecar["updated"] = now().isoformat(timespec="seconds")
@@ -360,45 +324,32 @@ def _run_prepared(args, plan) -> int:
         psychopy_logging.exp(f"halfface: trial {trial_number} " + ("on screen" if on_screen else "saved"))
         psychopy_logging.flush()
 
-    events.emit("ready", refresh_rate_hz=display["refresh_hz"], fixation_frames=fixation.frames,
-                first_trial=plan.start + 1, stem=paths.stem)
-    ended_by = "completed"
+    return progress
+
+
+def _run_trials(args, plan, screen, responder, events, fixation, run_columns, progress) -> str:
+    """Practice (new sessions only) and the trials from ``plan.start``; returns how it ended."""
+    by_stimulus = {r["stimulus"]: r for r in plan.rows}
+    trials = [dict(by_stimulus[t["stimulus"]], **{k: t[k] for k in ("trial", "block", "presentation")},
+                   reshown=int(t["trial"] == plan.reshown))
+              for t in plan.trials]
+    paths = plan.paths
     practice_log = logfile.TrialLog(paths.practice) if plan.practice and plan.start == 0 else nullcontext()
-    try:
-        with logfile.TrialLog(paths.csv) as log, practice_log as practice_log:
-            try:
-                run_session(screen, responder, trials, log, participant=args.participant, session=args.session,
-                            fixation=fixation, start=plan.start, events=events, texts=plan.texts,
-                            run_columns=run_columns, practice=plan.practice, practice_log=practice_log,
-                            break_every=args.break_every, instructions=not args.no_instructions, min_rt=args.min_rt,
-                            on_progress=progress)
-            except QuitSession:
-                ended_by = "escape"
-    except BaseException as err:
-        _finish(paths, sidecar, f"error: {type(err).__name__}: {err}"[:300], run)
-        events.close()
-        screen.close()
-        psychopy_logging.flush()
-        raise
-    n_done = _finish(paths, sidecar, ended_by, run)
-    events.emit("end", ended_by=ended_by, n_trials_done=n_done)
-    if ended_by == "completed":  # the data are final before the participant sees the end screen
-        show_message(screen, responder, plan.texts.screen("end"), "end", events, allow_quit=False)
-    events.close()
-    screen.close()
-    psychopy_logging.flush()
-    psychopy_logging.root.removeTarget(psychopy_log)
-    if ended_by == "completed":
-        print(f"session complete: {n_done} trials in {paths.csv}")
-        return EXIT_OK
-    print(f"session ended early after {n_done} of {len(plan.trials)} trials; data in {paths.csv}; "
-          "continue with --resume", file=sys.stderr)
-    return EXIT_ENDED_EARLY
+    with logfile.TrialLog(paths.csv) as log, practice_log as practice_log:
+        try:
+            run_session(screen, responder, trials, log, participant=args.participant, session=args.session,
+                        fixation=fixation, start=plan.start, events=events, texts=plan.texts,
+                        run_columns=run_columns, practice=plan.practice, practice_log=practice_log,
+                        break_every=args.break_every, instructions=not args.no_instructions, min_rt=args.min_rt,
+                        on_progress=progress)
+        except QuitSession:
+            return "escape"
+    return "completed"
 
 
 def preflight_display(screen, args) -> dict:
     """Size, gamma, refresh and lock, before the first instruction screen; raises DisplayRefused."""
-    from experiment.screen import DisplayRefused
+    from experiment.screen import DisplayRefused, display_refusal
 
     screen.check_size(args.stim_height_deg)
     screen.apply_gamma(allow_failure=args.allow_unlocked_display)
@@ -451,7 +402,7 @@ def _new_sidecar(args, plan, psychopy_version) -> dict:
         "participant": args.participant, "session": args.session, "expName": args.exp_name,
         "date": started.strftime("%Y-%m-%d"), "started": started.isoformat(timespec="seconds"),
         "expStart": ids.exp_start_str(started),
-        "timezone": timezone_name(started),
+        "timezone": logfile.timezone_name(started),
         "age": args.age, "sex": args.sex, "handedness": args.handedness,
         "platform": logfile.PLATFORM, "design": args.design,
         "conditions_file": str(args.conditions.resolve()), "conditions_sha256": _sha256(args.conditions),

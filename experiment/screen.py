@@ -7,14 +7,18 @@ Monitor Center). The display preflight's measurements live here too
 before the first instruction screen and ``timing.assess_display`` judges them.
 """
 
+import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from psychopy import logging as psychopy_logging
 from psychopy import visual
 
-from experiment.monitor import stimulus_size_deg, window_size_problem
+from experiment import monitor_center
+from experiment.monitor import monitor_spec, stimulus_size_deg, window_size_problem
 from experiment.monitor_center import unsaved_monitor
+from experiment.texts import TextsError
 from experiment.timing import LOCK_TEST_LOAD, assess_display
 
 WINDOW_TITLE = "halfface experiment"
@@ -54,6 +58,58 @@ def first_installed_font(fonts):
     import pyglet
 
     return next((f for f in fonts if pyglet.font.have_font(f)), None)
+
+
+def font_for(texts):
+    """The instructions file's first installed font; refused when its language would show as empty boxes."""
+    font = first_installed_font(texts.fonts)
+    if texts.fonts and font is None and texts.language != "en":
+        raise TextsError(f"{texts.source}: none of its fonts ({', '.join(texts.fonts)}) is installed, so its text "
+                         "would show as empty boxes: install one (Debian/Ubuntu: apt-get install fonts-wqy-microhei)")
+    return font
+
+
+def monitor_for(args, config=None, screen_size=None, gamma=None):
+    """The monitor description: Monitor Center, or config/options/detected size (ValueError names the fix)."""
+    sizes = screen_sizes()
+    if not 0 <= args.screen < len(sizes):
+        raise ValueError(f"--screen {args.screen}: this display has {len(sizes)} screen(s), numbered 0 to "
+                         f"{len(sizes) - 1}")
+    if args.monitor:
+        spec = monitor_center.load_saved(args.monitor, args.distance_cm, screen_size)
+        if gamma:
+            spec = replace(spec, gamma=gamma, source=spec.source + "; gamma from --gamma")
+        return spec
+    detected = None if (screen_size or (config or {}).get("resolution_px")) else sizes[args.screen]
+    spec = monitor_spec(config, args.monitor_width_cm, args.distance_cm, screen_size, detected, gamma)
+    if config:
+        monitor_center.refuse_name_clash(spec)
+    if "defaults" in spec.source:
+        print(f"warning: monitor {spec.source}; sizes in degrees assume width {spec.width_cm:g} cm at "
+              f"{spec.distance_cm:g} cm: give --monitor, --monitor-width-cm or --config for exact visual angles",
+              file=sys.stderr)
+    return spec
+
+
+def background_rgb255(text):
+    """``--background`` as [r, g, b] 0-255 (for the sidecar); ValueError for what PsychoPy cannot draw."""
+    from psychopy.colors import Color
+
+    try:
+        colour = Color(text)
+        if colour.valid:
+            return [int(v) for v in colour.rgb255]
+    except Exception:  # PsychoPy raises a bare Exception for unknown colour strings
+        pass
+    raise ValueError(f"--background {text!r} is not a PsychoPy colour name or #rrggbb (e.g. black, grey, #808080)")
+
+
+def display_refusal(check: dict) -> str:
+    """The one line that refuses a display whose timing failed ``timing.assess_display``, with the fix."""
+    return ("the display's timing cannot be trusted: " + "; ".join(check["problems"]) + ". Turn on vsync "
+            "(\"wait for vertical refresh\") in the graphics driver and close other programs; run "
+            "`python -m experiment check-display` to see the frame intervals; for a demo or a virtual display "
+            "add --allow-unlocked-display")
 
 
 class Screen:

@@ -25,14 +25,6 @@ def realised_duration(n_frames: int, refresh_hz: float) -> float:
     return n_frames / refresh_hz
 
 
-def rate_from_intervals(intervals_s) -> float:
-    """Refresh rate from flip-to-flip intervals; the median ignores the odd late frame."""
-    intervals = [t for t in intervals_s if t > 0]
-    if len(intervals) < 3:
-        raise ValueError("need at least 3 positive frame intervals to estimate a refresh rate")
-    return 1.0 / statistics.median(intervals)
-
-
 def refresh_lock_check(fixation_durations, n_frames: int, refresh_hz: float) -> dict:
     """Did the fixations last what their frame count promises?
 

@@ -301,7 +301,7 @@ class RunningServer:
         self.server.run(sockets=[self.sock])
 
     def shutdown(self):
-        """Stop accepting, finish open requests; returns once a server thread (serve_in_thread) has ended."""
+        """Stop accepting, finish open requests; returns once the thread in ``self.thread`` (if any) has stopped."""
         self.server.should_exit = True
         if self.thread is not None and self.thread is not threading.current_thread():
             self.thread.join(timeout=30)
@@ -339,15 +339,3 @@ def serve(site, logs, host="127.0.0.1", port=8000, quiet=False, limits=Limits(),
         server.server_close()
     return 0
 
-
-def serve_in_thread(site, logs, host="127.0.0.1", port=0, limits=Limits(api_per_s=1000, api_burst=10_000,
-                                                                         starts_per_min=60_000, starts_burst=10_000)):
-    """A running server on a free port (or ``port``) and its thread (tests, notebooks); generous limits."""
-    server = make_server(site, logs, host, port, quiet=True, limits=limits)
-    server.server.config.install_signal_handlers = False  # not the main thread
-    thread = server.thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.server.started and thread.is_alive() and time.monotonic() < deadline:
-        time.sleep(0.01)
-    return server, thread

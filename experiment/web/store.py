@@ -80,19 +80,6 @@ def _now() -> datetime:
     return datetime.now().astimezone()
 
 
-def timezone_name(moment: datetime) -> str:
-    """``UTC+01:00 (CET)``, as the lab's sidecar writes it."""
-    offset = moment.strftime("%z")
-    return f"UTC{offset[:3]}:{offset[3:]} ({moment.tzname()})"
-
-
-def session_stem(participant: str, exp_name: str, started: datetime) -> str:
-    """PsychoPy's data file name: ``P11_halfface_2026-12-04_23h53.29.396`` (milliseconds, 3 digits)."""
-    ids.validate_participant_id(participant)
-    ids.validate_exp_name(exp_name)
-    return f"{participant}_{exp_name}_{started:%Y-%m-%d_%Hh%M.%S}.{started.microsecond // 1000:03d}"
-
-
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
@@ -184,11 +171,11 @@ class SessionStore:
             if existing is None:
                 number = self.next_number()
                 started = self.clock()
-                stem = session_stem(participant, self.design["expName"], started)
+                stem = ids.session_stem(participant, self.design["expName"], started)
                 k = 1
                 while stem in self._sessions or logfile.paths_for(self.logs, stem).existing():
                     k += 1
-                    stem = f"{session_stem(participant, self.design['expName'], started)}_{k}"
+                    stem = f"{ids.session_stem(participant, self.design['expName'], started)}_{k}"
                 paths = logfile.paths_for(self.logs, stem)
                 state = self._state(session, number)
                 state["lock"].acquire()  # a request for this session waits until its files exist
@@ -277,7 +264,7 @@ class SessionStore:
         return {
             "participant": link["participant"], "session": session, "expName": d["expName"],
             "date": started.date().isoformat(), "started": started.isoformat(timespec="milliseconds"),
-            "timezone": timezone_name(started), "platform": "web", "design": d["design"],
+            "timezone": logfile.timezone_name(started), "platform": "web", "design": d["design"],
             "simulated": False, "conditions_file": d["conditions_file"], "conditions_sha256": d["conditions_sha256"],
             "instructions": d["instructions"], "consent": d.get("consent"), "site_built": d["built"],
             "jspsych": d["jspsych"],

@@ -30,6 +30,20 @@ def test_file_stem_follows_builder_naming_and_keeps_the_id_as_given():
         session_stem("P07", "my exp", started)
 
 
+def test_lab_and_web_name_files_and_time_zones_alike_to_the_millisecond():
+    """One definition for both (the web store calls ids.session_stem and logfile.timezone_name): milliseconds
+    are cut, not rounded, as PsychoPy's getDateStr does, so 59.9995 s never becomes the next minute."""
+    from experiment.logfile import timezone_name
+
+    for microsecond, millis in ((0, "000"), (999, "000"), (1000, "001"), (999999, "999")):
+        started = datetime(2026, 12, 31, 23, 59, 59, microsecond, tzinfo=timezone(timedelta(hours=-5)))
+        assert session_stem("W1", "halfface", started) == f"W1_halfface_2026-12-31_23h59.59.{millis}"
+    assert timezone_name(datetime(2026, 12, 4, 23, 53, tzinfo=timezone(timedelta(hours=8), "CST"))) == \
+        "UTC+08:00 (CST)"
+    assert timezone_name(datetime(2026, 12, 4, 23, 53, tzinfo=timezone(timedelta(hours=-3, minutes=-30)))) == \
+        "UTC-03:30 (UTC-03:30)"
+
+
 def _sidecar(logs, stem, **fields):
     logs.mkdir(parents=True, exist_ok=True)
     (logs / f"{stem}.json").write_text(json.dumps(fields))

@@ -1,6 +1,7 @@
 """IDs, key mapping, monitor geometry, log files and the conditions preflight (no window)."""
 
 import csv
+import math
 import os
 import subprocess
 import sys
@@ -10,11 +11,12 @@ from PIL import Image
 
 from experiment.conditions import ConditionsError, load_conditions
 from experiment.ids import validate_participant_id
-from experiment.keys import EMOTION_KEYS, INTENSITY_KEYS, emotion_prompt, key_for_emotion, keys_to_listen, normalise_key
+from experiment.keys import EMOTION_KEYS, INTENSITY_KEYS, key_for_emotion, keys_to_listen, normalise_key
 from experiment.logfile import LOG_COLUMNS, TrialLog, build_row, paths_for, read_rows, repair_partial_last_line
-from experiment.monitor import (MonitorSpec, deg_to_pix, exact_deg_to_pix, load_monitor_config, monitor_spec,
+from experiment.monitor import (MonitorSpec, deg_to_pix, load_monitor_config, monitor_spec,
                                 parse_size, stimulus_size_deg)
 from experiment.simulate import SimulatedParticipant, lognormal_params
+from experiment.texts import load_texts
 from stimuli.labels import EMOTIONS
 
 from .stimuli_fixture import make_stimuli
@@ -40,7 +42,7 @@ def test_number_key_k_answers_the_kth_paper_emotion():
     assert [EMOTION_KEYS[str(k)] for k in range(1, 8)] == list(EMOTIONS)
     assert key_for_emotion("anger") == "3"
     assert sorted(INTENSITY_KEYS.values()) == [1, 2, 3, 4, 5]
-    assert all(f"{k} = {e}" in emotion_prompt() for k, e in EMOTION_KEYS.items())
+    assert all(f"{k} = {e}" in load_texts("en").screen("emotion_question") for k, e in EMOTION_KEYS.items())
 
 
 def test_numpad_digits_answer_like_the_digit_row():
@@ -61,7 +63,8 @@ def test_degrees_to_pixels_matches_psychopy():
         assert deg_to_pix(deg, spec) == pytest.approx(deg2pix(deg, mon), rel=1e-9)
     # 10 deg at 60 cm on a 53 cm / 1920 px screen is ~380 px; small-angle error < 0.3 %
     assert deg_to_pix(10, spec) == pytest.approx(379.4, abs=0.5)
-    assert exact_deg_to_pix(10, spec) / deg_to_pix(10, spec) == pytest.approx(1.0, abs=3e-3)
+    exact_px = 2 * spec.distance_cm * math.tan(math.radians(10) / 2) * spec.resolution_px[0] / spec.width_cm
+    assert exact_px / deg_to_pix(10, spec) == pytest.approx(1.0, abs=3e-3)
     assert stimulus_size_deg((120, 160), 10) == (7.5, 10)
 
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from experiment.timing import (FIXATION_S, assess_display, frames_for, rate_from_intervals, realised_duration,
+from experiment.timing import (FIXATION_S, assess_display, frames_for, realised_duration,
                                refresh_lock_check)
 
 
@@ -24,13 +24,6 @@ def test_refresh_rate_must_be_positive_and_finite(bad):
 
 def test_very_short_durations_still_get_one_frame():
     assert frames_for(0.001, 60) == 1
-
-
-def test_rate_from_intervals_ignores_an_occasional_late_frame():
-    intervals = [1 / 75] * 50 + [3 / 75, 2 / 75]
-    assert rate_from_intervals(intervals) == pytest.approx(75)
-    with pytest.raises(ValueError):
-        rate_from_intervals([0.01, 0.01])
 
 
 def test_refresh_lock_check_flags_unsynchronised_flips():

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from experiment.web.build import build_site
-from experiment.web.server import serve_in_thread
 
+from .running_server import serve_in_thread
 from .stimuli_files import make_manifest
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

@@ -91,7 +91,7 @@ def test_participant_numbers_fold_keeping_latin_square_row_and_first_half(paper_
     period = build.cycle_length(rows, design.DEFAULT_BLOCKS)
     assert period == 4  # 4 Latin-square rows, 2 halves per photo
     for pid, got in zip(ids_, out):
-        number = ids.participant_number(pid)
+        number = ids.counterbalancing_number(pid)
         assert int(got["fromId"]) == number, pid  # the lab's digits rule
         used = got["used"]
         assert 1 <= used <= 120 and (used - number) % 120 == 0, pid
@@ -159,9 +159,10 @@ def test_a_new_lab_column_stops_the_build_naming_it():
 
 def test_texts_and_keys_are_the_lab_sessions(paper_site):
     _, _, site = paper_site
-    assert site["texts"]["emotion_prompt"] == keys.emotion_prompt()
-    assert site["texts"]["intensity_prompt"] == keys.intensity_prompt()
-    assert site["texts"]["instructions"] == keys.instructions_text()
+    english = load_texts("en")
+    assert site["texts"]["emotion_prompt"] == english.screen("emotion_question")
+    assert site["texts"]["intensity_prompt"] == english.screen("intensity_question")
+    assert site["texts"]["instructions"] == english.screen("instructions")
     assert site["emotion_keys"] == dict(keys.EMOTION_KEYS)
     assert site["participant_id_pattern"] == build.ID_PATTERN
     for pid in ["P07", "a_b-9", "x" * 64, "x" * 65, "../x", "P 07", "Pé", ""]:

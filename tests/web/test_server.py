@@ -14,11 +14,11 @@ from experiment import design as lab_design
 from experiment.conditions import load_conditions
 from experiment.logfile import ORDER_COLUMNS, read_rows
 from experiment.web.rows import raw_value
-from experiment.web.server import serve_in_thread
 from experiment.web.store import SessionStore
 
 from .api_client import ApiParticipant
 from .conftest import post
+from .running_server import serve_in_thread
 
 
 @pytest.fixture

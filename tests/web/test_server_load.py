@@ -9,9 +9,9 @@ import pytest
 
 from experiment.logfile import read_rows
 from experiment.web.build import build_site
-from experiment.web.server import serve_in_thread
 
 from .api_client import ApiParticipant
+from .running_server import serve_in_thread
 from .stimuli_files import make_manifest
 
 PARTICIPANTS = 16  # a lab room or a burst of online starts, on 2 CPU cores
