@@ -52,3 +52,25 @@ def train_main(argv: list[str]) -> int:
     from recognition import train, train_cli
 
     return train_cli.main(train.run_all, argv)
+
+
+class Killed(BaseException):
+    """A simulated SIGKILL (BaseException: no ``except Exception`` of the code under test catches it)."""
+
+
+def train_until_killed(argv: list[str], epoch: int, monkeypatch) -> None:
+    """``HSAW_TEST_KILL_AFTER_EPOCH=epoch python -m recognition.train ARGV`` in this process: the run stops where
+    the kill hook would SIGKILL it, after every write of that epoch (test_train.py keeps one real SIGKILL)."""
+    from recognition import runio
+
+    hook = runio.test_kill_hook
+
+    def kill(e: int) -> None:
+        if e == epoch:
+            raise Killed
+    monkeypatch.setattr(runio, "test_kill_hook", kill)
+    try:
+        with pytest.raises(Killed):
+            train_main(argv)
+    finally:
+        monkeypatch.setattr(runio, "test_kill_hook", hook)
