@@ -5,6 +5,7 @@ This module never imports ``recognition.train``: ``python -m recognition.train``
 ``__main__`` and hands its ``run_all`` to ``main``, so every module is imported once (no second copy of
 train.py under its own name).
 
+The flags are generated from ``recognition.config.SETTINGS`` (one row per setting: default, help, resume rule).
 ``--resume RUN`` with other flags (docs/recognition.md, "Resuming"): settings that decide the run's numbers
 must equal the saved ones (a one-line error names the setting and both values); ``--epochs`` may grow when
 the run's schedule does not depend on the number of epochs, ``--seeds`` may grow for a run with seed folders
