@@ -39,10 +39,17 @@ def run_module(module: str, args: list[str], env_extra: dict | None = None, time
 
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory) -> Path:
-    """A finished 2-epoch HSAW run on synthetic data (train → evaluate → predict chains start here)."""
+    """A finished 2-epoch HSAW run on synthetic data (train → evaluate → predict chains start here).
+
+    Trained in this process (the end-to-end ``python -m recognition.train`` runs are test_train.py's SIGKILL test,
+    whose resumed run must match this one, and test_bare_torch.py); one thread, as the subprocesses use."""
     out = tmp_path_factory.mktemp("recog") / "run"
-    proc = run_module("recognition.train", [*TINY_TRAIN_ARGS, "--out", str(out)])
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)  # session fixtures are set up before the function-scoped _one_thread
+    try:
+        assert train_main([*TINY_TRAIN_ARGS, "--out", str(out)]) == 0
+    finally:
+        torch.set_num_threads(before)
     assert json.loads((out / "summary.json").read_text())["epochs"] == 2
     return out
 
