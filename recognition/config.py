@@ -3,7 +3,7 @@
 ``SETTINGS`` is the one table (nanoGPT's plain values with defaults at the top, one row per setting); from it
 follow ``DEFAULTS`` (the dict every run starts from), the flags of ``python -m recognition.train``
 (``add_flags``), the settings a run folder is compared on before it is continued or reused (``DECIDING``,
-``recognition.runio.check_settings``) and the rules of ``--resume RUN`` with other flags (``RESUME``).
+``recognition.runio.check_settings``) and the rules of ``--resume RUN`` with other flags (``resume``).
 ``complete(cfg)`` fills the ``None``s that depend on the dataset and architecture and refuses combinations
 that cannot work, with a one-line message. Defaults are the paper's Table 5 and §3.2 unless noted.
 
@@ -72,7 +72,8 @@ SETTINGS = (
     Setting("epochs", 50, cli=dict(type=int), resume=GROWS,
             refusal="fewer epochs than the run was started with"),
     Setting("batch_size", 128, "global batch (split over DDP ranks)", cli=dict(type=int)),
-    Setting("lr", None, "default: 0.001 HSAW / 0.01 plain (paper), 0.1×batch/256 (onecycle)",  # None: optim.resolve_schedule
+    # None: recognition.optim.resolve_schedule decides
+    Setting("lr", None, "default: 0.001 HSAW / 0.01 plain (paper), 0.1×batch/256 (onecycle)",
             cli=dict(type=float), decided="lr_used"),
     Setting("schedule", "auto", cli=dict(choices=SCHEDULES), decided="schedule_used"),
     Setting("momentum", 0.9, cli=dict(type=float)),
@@ -119,7 +120,6 @@ SETTINGS = (
 BY_NAME = {s.name: s for s in SETTINGS}
 DEFAULTS = {s.name: s.default for s in SETTINGS}
 DECIDING = tuple(s.name for s in SETTINGS if s.deciding)  # a run folder is continued/reused only under these
-RESUME = {s.name: s.resume for s in SETTINGS if s.option}
 MIN_SIDE = {"hsaw": 33, "alexnet": 63, "resnet18": 32}  # smallest input each network's strides allow
 
 

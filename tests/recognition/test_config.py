@@ -49,6 +49,6 @@ def test_runs_are_compared_on_the_settings_that_decide_their_numbers_and_resume_
         "schedule", "image_size", "half_mode", "rotation", "erase_p", "alpha", "beta", "gamma", "relabel_start",
         "grad_clip", "shared_backbone", "pretrained", "midline", "folds", "seed", "val_fraction", "select",
         "stimulus_rows", "max_steps", "val_subset"}
-    assert {k for k, r in config.RESUME.items() if r == config.APPLIED} == {"device", "compile", "eval_batch_size",
-                                                                            "data"}
-    assert {k for k, r in config.RESUME.items() if r == config.GROWS} == {"epochs", "seeds"}
+    resume = {s.name: s.resume for s in config.SETTINGS if s.option}
+    assert {k for k, r in resume.items() if r == config.APPLIED} == {"device", "compile", "eval_batch_size", "data"}
+    assert {k for k, r in resume.items() if r == config.GROWS} == {"epochs", "seeds"}
