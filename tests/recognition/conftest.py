@@ -54,6 +54,22 @@ def tiny_run(tmp_path_factory) -> Path:
     return out
 
 
+@pytest.fixture(scope="session")
+def stimuli_set(tmp_path_factory):
+    """``stimuli_set(**write_manifest_params)`` -> manifest path: each stimulus set is built once per session and
+    shared, so a test that only reads it must not write into its folder."""
+    from .stimuli_fixture import write_manifest
+
+    built = {}
+
+    def get(**params) -> Path:
+        key = tuple(sorted(params.items()))
+        if key not in built:
+            built[key] = write_manifest(tmp_path_factory.mktemp("stim"), **params)
+        return built[key]
+    return get
+
+
 def train_main(argv: list[str]) -> int:
     """``python -m recognition.train ARGV`` in this process (train.py's ``__main__`` passes run_all the same way)."""
     from recognition import train, train_cli

@@ -90,13 +90,11 @@ def test_evaluate_and_summary_report_per_class_and_macro_metrics(tiny_run, tmp_p
     assert "macro-F1" in proc.out
 
 
-def test_evaluate_defaults_to_the_stimuli_split_and_the_checkpoints_midline(tmp_path, capsys):
+def test_evaluate_defaults_to_the_stimuli_split_and_the_checkpoints_midline(tmp_path, capsys, stimuli_set):
     # --help said "default val; stimuli: train" but the default was val for stimuli too (an error); and a model
     # trained with --midline center needed --midline center again to be evaluated at all
     from .conftest import train_main
-    from .stimuli_fixture import write_manifest
-
-    manifest = write_manifest(tmp_path / "stim", photos_per_emotion=2, size=48)
+    manifest = stimuli_set(photos_per_emotion=2, size=48)
     stim_run = tmp_path / "stim_run"
     assert train_main(["--dataset", "stimuli", "--data", str(manifest), "--half", "left", "--image-size", "32",
                        "--batch-size", "8", "--epochs", "1", "--no-compile", "--device", "cpu",
