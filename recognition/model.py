@@ -66,14 +66,14 @@ class HalfFaceBackbone(nn.Module):
         self.reduce = nn.Conv2d(8, 1, kernel_size=k, stride=s)
 
     def stages(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Every intermediate map, for tests and inspection."""
+        """Every intermediate map of §4.2 (trunk → sub-pixel → reduced map → v); ``forward`` returns v."""
         feat = self.trunk(x)
         sub = self.shuffle(feat)
         v_map = self.reduce(sub)
         return {"trunk": feat, "subpixel": sub, "v_map": v_map, "v": v_map.flatten(1)}
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.reduce(self.shuffle(self.trunk(x))).flatten(1)
+        return self.stages(x)["v"]
 
     def load_torchvision_resnet18(self, state_dict: dict) -> None:
         """Copy an ImageNet ResNet18 state dict (torchvision key names) into the trunk; fc is ignored."""

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from recognition import model as hsaw
+from recognition.config import DECIDING
 from recognition.errors import UserError
 
 
@@ -113,23 +114,17 @@ def digest_tensor(t) -> str:
 
 # what a resumed run takes from the run folder instead of deciding again on this machine
 RESUMED_KEYS = ("schedule_used", "lr_used", "schedule_reason", "pretrained_used", "pretrained_sha1", "framing")
-# the settings that decide a run's numbers: a run folder is continued or reused only under the same ones
-# (not: paths, which may move — the data digest checks the data —, device, compile, batch size of evaluation,
-# and --seeds, so that more seeds can be added to a finished cross-validation)
-SETTING_KEYS = ("dataset", "arch", "variant", "half", "channels", "epochs", "batch_size", "lr", "momentum",
-                "weight_decay", "schedule", "image_size", "half_mode", "rotation", "erase_p", "alpha", "beta", "gamma",
-                "relabel_start", "grad_clip", "shared_backbone", "pretrained", "midline", "folds", "seed",
-                "val_fraction", "select", "stimulus_rows", "max_steps", "val_subset")
 
 
 def check_settings(out: Path, saved: dict, fresh: dict, more_epochs: bool = False) -> None:
-    """One-line error when the run in ``out`` (its config.json: ``saved``) was started with other settings.
+    """One-line error when the run in ``out`` (its config.json: ``saved``) was started with other settings
+    (those of ``recognition.config.SETTINGS`` marked ``deciding``).
 
     Without it, ``recognition.table2`` rerun with another ``--epochs`` into the same ``--out`` kept the old
     runs and labelled them with the new number of epochs. ``more_epochs``: a larger ``epochs`` is not a
     difference (``--resume RUN --epochs N`` of a run whose schedule does not depend on it).
     """
-    diff = [k for k in SETTING_KEYS if k in saved and k in fresh and saved[k] != fresh[k]
+    diff = [k for k in DECIDING if k in saved and k in fresh and saved[k] != fresh[k]
             and not (more_epochs and k == "epochs" and fresh[k] > saved[k] and saved.get("schedule_used") == "paper")]
     if diff:
         then = ", ".join(f"{k}={saved[k]!r}" for k in diff)

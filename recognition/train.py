@@ -106,15 +106,16 @@ def train_step(net, model, opt, sched, images_u8, nose_xy, y, cfg, gen, *, relab
 # ----------------------------------------------------------------------------------------------------------
 # one run: the loop
 
-def run(cfg: dict, out: Path, *, fold: int | None = None, resume: bool = False, dist_info=(0, 1)) -> dict:
+def run(config: dict, out: Path, *, fold: int | None = None, resume: bool = False, dist_info=(0, 1)) -> dict:
+    """One network into ``out``; ``config`` (config.complete's) is resolved once (run_config) and read by the loop."""
     rank, world = dist_info
     is_main = rank == 0
     out.mkdir(parents=True, exist_ok=True)
-    log = runio.logger(out / "train.log" if is_main else None, echo=not cfg["lean"])
-    device = torch.device(cfg["device"])
-    data = run_data(cfg, fold)
+    log = runio.logger(out / "train.log" if is_main else None, echo=not config["lean"])
+    device = torch.device(config["device"])
+    data = run_data(config, fold)
     resuming = resume and (out / "config.json").is_file()
-    config = run_config(cfg, data, world, device, fold, decide_weights=not resuming)
+    config = run_config(config, data, world, device, fold, decide_weights=not resuming)
     if resuming:
         config = continue_config(out, config, log, is_main)  # the saved schedule/lr/weights, data checked
     model, opt, sched = setup_model(config, device, new=not (resume and (out / "checkpoint_last.pt").is_file()))
@@ -135,14 +136,14 @@ def run(cfg: dict, out: Path, *, fold: int | None = None, resume: bool = False, 
     if config["compile"]:
         net = torch.compile(net)
     gen = torch.Generator(device=device)
-    writer = _tensorboard(out, log) if is_main and not cfg["lean"] else None
+    writer = _tensorboard(out, log) if is_main and not config["lean"] else None
     batch, steps, t_run = config["batch_per_rank"], config["steps_per_epoch"], time.time()
     relabel_on = config["arch"] == "hsaw" and config["variant"] in ("relabel", "hsaw")
     majority = float(torch.bincount(original_labels).max()) / max(1, len(original_labels))
 
-    for epoch in range(start_epoch + 1, cfg["epochs"] + 1):
+    for epoch in range(start_epoch + 1, config["epochs"] + 1):
         t0 = time.time()
-        gen.manual_seed(seed_epoch(cfg["seed"], epoch))
+        gen.manual_seed(seed_epoch(config["seed"], epoch))
         net.train()
         labels_at_start = labels.clone()
         shard = torch.randperm(len(labels), device=device, generator=gen)[rank::world]  # same perm on every rank
@@ -150,7 +151,7 @@ def run(cfg: dict, out: Path, *, fold: int | None = None, resume: bool = False, 
         relabel_now, why = relabel_active(epoch, metrics, config, majority) if relabel_on else (False, None)
         if why:
             log(why)
-        for step in _progress(range(steps), f"epoch {epoch}/{cfg['epochs']}", is_main and not cfg["lean"]):
+        for step in _progress(range(steps), f"epoch {epoch}/{config['epochs']}", is_main and not config["lean"]):
             idx = shard[step * batch:(step + 1) * batch]
             row, labels[idx] = train_step(net, model, opt, sched, images[idx], nose[idx], labels[idx], config, gen,
                                           relabel_now=relabel_now, y_true=original_labels[idx])

@@ -5,6 +5,7 @@ This module never imports ``recognition.train``: ``python -m recognition.train``
 ``__main__`` and hands its ``run_all`` to ``main``, so every module is imported once (no second copy of
 train.py under its own name).
 
+The flags are generated from ``recognition.config.SETTINGS`` (one row per setting: default, help, resume rule).
 ``--resume RUN`` with other flags (docs/recognition.md, "Resuming"): settings that decide the run's numbers
 must equal the saved ones (a one-line error names the setting and both values); ``--epochs`` may grow when
 the run's schedule does not depend on the number of epochs, ``--seeds`` may grow for a run with seed folders
@@ -20,11 +21,8 @@ from pathlib import Path
 
 import torch
 
-from recognition.config import DEFAULTS, complete
-from recognition.data import DATASETS, STIMULUS_ROWS
+from recognition.config import APPLIED, BY_NAME, DEFAULTS, GROWS, add_flags, complete
 from recognition.errors import UserError
-from recognition.model import ARCHS, VARIANTS
-from recognition.optim import SCHEDULES
 from recognition.runio import read_json
 
 DESCRIPTION = ("Train HSAW (or a plain AlexNet/ResNet18) on a face dataset; --folds/--seeds repeat it "
@@ -40,72 +38,13 @@ EXAMPLES = """examples:
 
 
 def parser() -> argparse.ArgumentParser:
-    d = DEFAULTS
+    """``--out``/``--resume`` and one flag per setting of ``recognition.config.SETTINGS``."""
     ap = argparse.ArgumentParser(prog="python -m recognition.train", description=DESCRIPTION, epilog=EXAMPLES,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--dataset", choices=DATASETS, default=d["dataset"])
-    ap.add_argument("--data", help="fer2013.csv / dataset folder / stimuli manifest.csv / synthetic spec n=512,size=48")
-    ap.add_argument("--arch", choices=ARCHS, help="hsaw (default), or a plain pooled alexnet/resnet18 "
-                    "(default for --half and for stimuli)")
-    ap.add_argument("--variant", choices=VARIANTS, default=d["variant"], help="HSAW ablation (Table 6)")
-    ap.add_argument("--half", choices=["left", "right"], help="one half-face only (Tables 2–3): the poser's half "
-                    "(stimuli: the rows with this visible_half)")
-    ap.add_argument("--channels", type=int, choices=[1, 3], help="1 gray (default) or 3 RGB (default for stimuli)")
-    ap.add_argument("--epochs", type=int, default=d["epochs"])
-    ap.add_argument("--batch-size", type=int, default=d["batch_size"], help="global batch (split over DDP ranks)")
-    ap.add_argument("--lr", type=float, default=d["lr"], help="default: 0.001 HSAW / 0.01 plain (paper), "
-                    "0.1×batch/256 (onecycle)")
-    ap.add_argument("--schedule", choices=SCHEDULES, default=d["schedule"])
-    ap.add_argument("--momentum", type=float, default=d["momentum"])
-    ap.add_argument("--weight-decay", type=float, default=d["weight_decay"])
     ap.add_argument("--out", help="run folder (created)")
     ap.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from checkpoint_last.pt")
-    ap.add_argument("--pretrained", help="torchvision ResNet18/AlexNet state dict (.pth); default: torch hub cache")
-    ap.add_argument("--image-size", type=int, default=d["image_size"], help="default 224; 100 for stimuli")
-    ap.add_argument("--half-mode", choices=["mask", "crop"], default=d["half_mode"])
-    ap.add_argument("--rotation", type=float, default=d["rotation"])
-    ap.add_argument("--erase-p", type=float, default=d["erase_p"])
-    ap.add_argument("--separate-backbones", action="store_true", help="one ResNet18 per view (default: shared)")
-    ap.add_argument("--folds", type=int, default=d["folds"], help="stratified k-fold CV over the training split "
-                    "(grouped by photo for stimuli)")
-    ap.add_argument("--seeds", type=int, default=d["seeds"], help="repeat with this many seeds")
-    ap.add_argument("--seed", type=int, default=d["seed"])
-    ap.add_argument("--select", choices=["last", "inner"], default=d["select"],
-                    help="reported accuracy: final epoch (default) or the epoch chosen on a nested inner split")
-    ap.add_argument("--stimulus-rows", choices=STIMULUS_ROWS, default=d["stimulus_rows"],
-                    help="stimuli: as-shot (one image per photo and half, default) or all (mirror copies too)")
-    ap.add_argument("--relabel-start", type=_relabel_start, default=d["relabel_start"],
-                    help="epoch from which §4.5 re-labels (the paper: 20), or auto (default): once the model beats "
-                    "the majority class by a margin, and not in the first 40%% of epochs")
-    ap.add_argument("--alpha", type=float, default=d["alpha"])
-    ap.add_argument("--beta", type=float, default=d["beta"])
-    ap.add_argument("--gamma", type=float, default=d["gamma"])
-    ap.add_argument("--midlines", help="nose-tip cache (.npz) from python -m recognition.landmarks")
-    ap.add_argument("--midline", choices=["center"], help="split every face at the image centre (reported)")
-    ap.add_argument("--val-fraction", type=float, default=d["val_fraction"])
-    ap.add_argument("--grad-clip", type=float, default=d["grad_clip"], help="max gradient norm (0: off; "
-                    "default 5 for HSAW, off for plain networks)")
-    ap.add_argument("--eval-batch-size", type=int, default=d["eval_batch_size"])
-    ap.add_argument("--val-subset", type=int, default=d["val_subset"], help="select on N stratified val samples")
-    ap.add_argument("--max-steps", type=int, default=d["max_steps"], help="cap steps per epoch (smoke runs)")
-    ap.add_argument("--compile", action=argparse.BooleanOptionalAction, default=d["compile"],
-                    help="torch.compile the model (default: on for CUDA, off on CPU)")
-    ap.add_argument("--device", default=d["device"])
+    add_flags(ap)
     return ap
-
-
-def _relabel_start(text: str):
-    if text == "auto":
-        return "auto"
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r}: an epoch number or auto") from None
-
-
-# --resume: what may differ from the saved run (the machine's), what may grow, what is never compared (--out)
-MACHINE = ("device", "compile", "eval_batch_size", "data")
-GROWS = ("epochs", "seeds")
 
 
 def given_flags(argv) -> dict:
@@ -113,40 +52,36 @@ def given_flags(argv) -> dict:
     ap = parser()
     for action in ap._actions:
         action.default = argparse.SUPPRESS
-    given = vars(ap.parse_args(argv))
-    if "separate_backbones" in given:
-        given["shared_backbone"] = not given.pop("separate_backbones")
-    return given
+    return vars(ap.parse_args(argv))
 
 
 def resume_config(out: Path, saved: dict, given: dict) -> dict:
-    """The saved settings with the given flags applied where they may change; a one-line error otherwise."""
+    """The saved settings with the given flags applied where their ``resume`` rule (recognition.config.SETTINGS)
+    lets them change; a one-line error otherwise."""
     where = f"--resume {out}"
     cfg = dict(DEFAULTS, **{k: saved[k] for k in DEFAULTS if k in saved})
     for key, value in given.items():
-        flag = "--" + key.replace("_", "-")
-        if key in ("resume",):
+        if key == "resume":
             continue
         if key == "out":
             if Path(value).resolve() != out.resolve():
                 raise UserError(f"{where}: --out {value} is not the run's folder; drop --out (a resumed run writes "
                                 "where it started)")
             continue
-        if key in MACHINE:
+        setting = BY_NAME[key]
+        if setting.resume == APPLIED:
             cfg[key] = value
             continue
         now = saved.get(key, DEFAULTS.get(key))
-        if value == now or (key in ("lr", "schedule") and value == saved.get(f"{key}_used")):
+        if value == now or (setting.decided and value == saved.get(setting.decided)):
             continue
-        if key in GROWS and isinstance(now, int) and value > now:
+        if setting.resume == GROWS and isinstance(now, int) and value > now:
             _check_growth(out, saved, key, value)
             cfg[key] = value
             continue
-        why = {"epochs": "fewer epochs than the run was started with",
-               "seeds": "finished seeds are never dropped",
-               "folds": "another number of folds would re-partition every fold's photos"}.get(key, "")
         if now is None and saved.get(f"{key}_used") is not None:
             now = saved[f"{key}_used"]  # what the run decided for an unset flag (lr, schedule)
+        flag, why = setting.option, setting.refusal
         raise UserError(f"{where}: {flag} {value!r} differs from the run's {key}={now!r}"
                         f"{' (' + why + ')' if why else ''}; resume without {flag}, or start a new run with "
                         "another --out")
@@ -178,7 +113,6 @@ def parse_args(argv=None) -> tuple[dict, Path, bool]:
     if not a.data or not a.out:
         raise UserError("--data and --out are required (or --resume RUN_DIR)")
     cfg = dict(DEFAULTS, **{k: getattr(a, k) for k in DEFAULTS if hasattr(a, k)})
-    cfg["shared_backbone"] = not a.separate_backbones
     return complete(cfg), Path(a.out), False
 
 

@@ -39,12 +39,35 @@ def run_module(module: str, args: list[str], env_extra: dict | None = None, time
 
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory) -> Path:
-    """A finished 2-epoch HSAW run on synthetic data (train → evaluate → predict chains start here)."""
+    """A finished 2-epoch HSAW run on synthetic data (train → evaluate → predict chains start here).
+
+    Trained in this process (the end-to-end ``python -m recognition.train`` runs are test_train.py's SIGKILL test,
+    whose resumed run must match this one, and test_bare_torch.py); one thread, as the subprocesses use."""
     out = tmp_path_factory.mktemp("recog") / "run"
-    proc = run_module("recognition.train", [*TINY_TRAIN_ARGS, "--out", str(out)])
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)  # session fixtures are set up before the function-scoped _one_thread
+    try:
+        assert train_main([*TINY_TRAIN_ARGS, "--out", str(out)]) == 0
+    finally:
+        torch.set_num_threads(before)
     assert json.loads((out / "summary.json").read_text())["epochs"] == 2
     return out
+
+
+@pytest.fixture(scope="session")
+def stimuli_set(tmp_path_factory):
+    """``stimuli_set(**write_manifest_params)`` -> manifest path: each stimulus set is built once per session and
+    shared, so a test that only reads it must not write into its folder."""
+    from .stimuli_fixture import write_manifest
+
+    built = {}
+
+    def get(**params) -> Path:
+        key = tuple(sorted(params.items()))
+        if key not in built:
+            built[key] = write_manifest(tmp_path_factory.mktemp("stim"), **params)
+        return built[key]
+    return get
 
 
 def train_main(argv: list[str]) -> int:
@@ -52,3 +75,25 @@ def train_main(argv: list[str]) -> int:
     from recognition import train, train_cli
 
     return train_cli.main(train.run_all, argv)
+
+
+class Killed(BaseException):
+    """A simulated SIGKILL (BaseException: no ``except Exception`` of the code under test catches it)."""
+
+
+def train_until_killed(argv: list[str], epoch: int, monkeypatch) -> None:
+    """``HSAW_TEST_KILL_AFTER_EPOCH=epoch python -m recognition.train ARGV`` in this process: the run stops where
+    the kill hook would SIGKILL it, after every write of that epoch (test_train.py keeps one real SIGKILL)."""
+    from recognition import runio
+
+    hook = runio.test_kill_hook
+
+    def kill(e: int) -> None:
+        if e == epoch:
+            raise Killed
+    monkeypatch.setattr(runio, "test_kill_hook", kill)
+    try:
+        with pytest.raises(Killed):
+            train_main(argv)
+    finally:
+        monkeypatch.setattr(runio, "test_kill_hook", hook)

@@ -12,15 +12,14 @@ from recognition.prepare import run_data
 from recognition.runio import load_checkpoint, read_json
 
 from .conftest import train_main
-from .stimuli_fixture import write_manifest
 
 ARGS = ["--dataset", "stimuli", "--arch", "resnet18", "--image-size", "32", "--batch-size", "8", "--epochs", "3",
         "--no-compile", "--device", "cpu"]
 
 
 @pytest.fixture(scope="module")
-def manifest(tmp_path_factory):
-    return write_manifest(tmp_path_factory.mktemp("stim"), photos_per_emotion=2, size=48)
+def manifest(stimuli_set):
+    return stimuli_set(photos_per_emotion=2, size=48)
 
 
 def _metrics(run):
@@ -60,8 +59,8 @@ def test_fold_accuracy_is_the_final_epochs_on_photos_never_trained_on(manifest, 
     assert summary["accuracy_sd"] == pytest.approx(np.std(summary["accuracy_per_seed"], ddof=1))
 
 
-def test_nested_selection_picks_the_epoch_on_an_inner_split_of_the_training_photos(tmp_path):
-    manifest = write_manifest(tmp_path / "stim", photos_per_emotion=4, size=48)
+def test_nested_selection_picks_the_epoch_on_an_inner_split_of_the_training_photos(tmp_path, stimuli_set):
+    manifest = stimuli_set(photos_per_emotion=4, size=48)
     out = tmp_path / "nested"
     assert train_main([*ARGS, "--data", str(manifest), "--half", "right", "--folds", "2", "--select", "inner",
                        "--val-fraction", "0.3", "--out", str(out)]) == 0

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import torch
 
+from recognition import evaluate
 from recognition.evaluate import summarize
 from recognition.runio import load_checkpoint
 
@@ -14,6 +15,7 @@ DATA = "n=32,size=48,classes=4,seed=1"
 
 
 def test_evaluate_cli_writes_accuracy_confusion_and_half_weights(tiny_run, tmp_path):
+    # the end-to-end run of the command (python -m recognition.evaluate); the other tests call evaluate.main
     proc = run_module("recognition.evaluate", [str(tiny_run / "checkpoint_best.pt"), "--dataset", "synthetic",
                                                "--data", DATA, "--split", "val", "--out", str(tmp_path)])
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -34,10 +36,11 @@ def test_evaluate_cli_writes_accuracy_confusion_and_half_weights(tiny_run, tmp_p
     assert f"accuracy {res['accuracy']:.4f}" in proc.stdout
 
 
-def test_evaluate_refuses_a_dataset_with_other_classes(tiny_run, tmp_path):
-    proc = run_module("recognition.evaluate", [str(tiny_run / "checkpoint_best.pt"), "--dataset", "synthetic",
-                                               "--data", "n=14,size=48,classes=7", "--out", str(tmp_path)])
-    assert proc.returncode == 2 and proc.stderr.startswith("error: ") and "differ" in proc.stderr
+def test_evaluate_refuses_a_dataset_with_other_classes(tiny_run, tmp_path, capsys):
+    code = evaluate.main([str(tiny_run / "checkpoint_best.pt"), "--dataset", "synthetic",
+                          "--data", "n=14,size=48,classes=7", "--out", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("error: ") and "differ" in err
 
 
 def test_summarize_divides_weights_by_class_counts():
@@ -74,32 +77,30 @@ def test_mean_class_accuracy_and_macro_f1_follow_their_definitions():
     assert m["mean_class_accuracy"] == pytest.approx(sk.balanced_accuracy_score(y, p))
 
 
-def test_evaluate_and_summary_report_per_class_and_macro_metrics(tiny_run, tmp_path):
-    proc = run_module("recognition.evaluate", [str(tiny_run / "checkpoint_last.pt"), "--dataset", "synthetic",
-                                               "--data", DATA, "--split", "val", "--out", str(tmp_path)])
-    assert proc.returncode == 0, proc.stderr[-2000:]
+def test_evaluate_and_summary_report_per_class_and_macro_metrics(tiny_run, tmp_path, capsys):
+    code = evaluate.main([str(tiny_run / "checkpoint_last.pt"), "--dataset", "synthetic",
+                          "--data", DATA, "--split", "val", "--out", str(tmp_path)])
+    proc = capsys.readouterr()
+    assert code == 0, proc.err[-2000:]
     res = json.loads((tmp_path / "eval_val.json").read_text())
     summary = json.loads((tiny_run / "summary.json").read_text())
     for key in ("accuracy", "mean_class_accuracy", "macro_f1"):
         assert res[key] == pytest.approx(summary[key]), key  # final weights, same val split
     assert set(res["per_class_f1"]) == set(res["class_names"]) == set(summary["per_class_accuracy"])
-    assert "macro-F1" in proc.stdout
+    assert "macro-F1" in proc.out
 
 
-def test_evaluate_defaults_to_the_stimuli_split_and_the_checkpoints_midline(tmp_path):
+def test_evaluate_defaults_to_the_stimuli_split_and_the_checkpoints_midline(tmp_path, capsys, stimuli_set):
     # --help said "default val; stimuli: train" but the default was val for stimuli too (an error); and a model
     # trained with --midline center needed --midline center again to be evaluated at all
     from .conftest import train_main
-    from .stimuli_fixture import write_manifest
-
-    manifest = write_manifest(tmp_path / "stim", photos_per_emotion=2, size=48)
+    manifest = stimuli_set(photos_per_emotion=2, size=48)
     stim_run = tmp_path / "stim_run"
     assert train_main(["--dataset", "stimuli", "--data", str(manifest), "--half", "left", "--image-size", "32",
                        "--batch-size", "8", "--epochs", "1", "--no-compile", "--device", "cpu",
                        "--out", str(stim_run)]) == 0
-    proc = run_module("recognition.evaluate", [str(stim_run / "checkpoint_last.pt"), "--dataset", "stimuli",
-                                               "--data", str(manifest), "--device", "cpu"])
-    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert evaluate.main([str(stim_run / "checkpoint_last.pt"), "--dataset", "stimuli", "--data", str(manifest),
+                          "--device", "cpu"]) == 0, capsys.readouterr().err[-2000:]
     res = json.loads((stim_run / "eval_train.json").read_text())
     assert res["split"] == "train" and res["n"] == 14  # the 14 photos' left halves
 
@@ -107,9 +108,8 @@ def test_evaluate_defaults_to_the_stimuli_split_and_the_checkpoints_midline(tmp_
     assert train_main(["--dataset", "fer2013", "--data", str(_fer_csv(tmp_path / "fer.csv")), "--midline",
                        "center", "--image-size", "48", "--batch-size", "8", "--epochs", "1", "--max-steps", "1",
                        "--no-compile", "--device", "cpu", "--out", str(center_run)]) == 0
-    proc = run_module("recognition.evaluate", [str(center_run / "checkpoint_last.pt"), "--dataset", "fer2013",
-                                               "--data", str(tmp_path / "fer.csv"), "--device", "cpu"])
-    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert evaluate.main([str(center_run / "checkpoint_last.pt"), "--dataset", "fer2013",
+                          "--data", str(tmp_path / "fer.csv"), "--device", "cpu"]) == 0, capsys.readouterr().err[-2000:]
     res = json.loads((center_run / "eval_val.json").read_text())
     assert res["midlines"].startswith("center") and res["n"] == 7
     summary = json.loads((center_run / "summary.json").read_text())
@@ -128,8 +128,6 @@ def _fer_csv(path):
 
 
 def test_the_confusion_matrix_title_names_the_split_it_was_measured_on(tiny_run, tmp_path, monkeypatch, capsys):
-    from recognition import evaluate
-
     titles = []
     monkeypatch.setattr(evaluate, "write_confusion", lambda out, stem, summary, title="": titles.append((stem, title)))
     assert evaluate.main([str(tiny_run / "checkpoint_last.pt"), "--dataset", "synthetic", "--data",

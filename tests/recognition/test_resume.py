@@ -1,14 +1,13 @@
 """--resume continues the run that was started: its schedule, lr and weights choice, its data — or says in one
 line why it cannot (never a traceback, never a rewritten config.json)."""
 import json
-import signal
 
 import numpy as np
 import torch
 from PIL import Image
 from torchvision.models import resnet18
 
-from .conftest import TINY_TRAIN_ARGS, run_module, train_main
+from .conftest import TINY_TRAIN_ARGS, train_main, train_until_killed
 
 
 def _hub_with_resnet18(root):
@@ -19,16 +18,16 @@ def _hub_with_resnet18(root):
     return root
 
 
-def test_resume_keeps_the_saved_schedule_when_pretrained_weights_appear_later(tiny_run, tmp_path):
+def test_resume_keeps_the_saved_schedule_when_pretrained_weights_appear_later(tiny_run, tmp_path, monkeypatch,
+                                                                             capsys):
     out = tmp_path / "killed"
-    killed = run_module("recognition.train", [*TINY_TRAIN_ARGS, "--out", str(out)],
-                        env_extra={"HSAW_TEST_KILL_AFTER_EPOCH": "1"})
-    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "empty_home"))  # no weights when the run starts
+    train_until_killed([*TINY_TRAIN_ARGS, "--out", str(out)], 1, monkeypatch)
     config_before = (out / "config.json").read_text()
     assert json.loads(config_before)["schedule_used"] == "onecycle"  # from scratch
     home = _hub_with_resnet18(tmp_path / "torch_home")
-    resumed = run_module("recognition.train", ["--resume", str(out)], env_extra={"TORCH_HOME": str(home)})
-    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    monkeypatch.setenv("TORCH_HOME", str(home))
+    assert train_main(["--resume", str(out)]) == 0, capsys.readouterr().err[-2000:]
     assert (out / "config.json").read_text() == config_before
     summary = json.loads((out / "summary.json").read_text())
     assert summary["schedule"] == "onecycle" and summary["from_scratch"] is True
@@ -98,18 +97,17 @@ def test_a_run_started_from_imagenet_weights_resumes_after_the_weights_file_is_g
     assert json.loads((out / "summary.json").read_text())["pretrained"] == str(weights)
 
 
-def test_resume_continues_a_killed_cross_validation(tmp_path):
+def test_resume_continues_a_killed_cross_validation(tmp_path, monkeypatch, capsys):
     # --resume RUN_DIR of a --folds run used to stop with "no config.json there (not a run folder)"
     out = tmp_path / "cv"
     args = ["--dataset", "synthetic", "--data", "n=32,size=48,classes=4,seed=1", "--arch", "resnet18",
             "--image-size", "32", "--batch-size", "8", "--epochs", "2", "--folds", "2", "--no-compile",
             "--device", "cpu", "--out", str(out)]
-    killed = run_module("recognition.train", args, env_extra={"HSAW_TEST_KILL_AFTER_EPOCH": "1"})
-    assert killed.returncode == -signal.SIGKILL
+    train_until_killed(args, 1, monkeypatch)
     assert (out / "fold1_seed0" / "checkpoint_last.pt").is_file() and not (out / "summary.json").exists()
-    resumed = run_module("recognition.train", ["--resume", str(out), "--device", "cpu"])
-    assert resumed.returncode == 0, resumed.stderr[-2000:]
-    assert "resumed from" in resumed.stdout
+    capsys.readouterr()
+    assert train_main(["--resume", str(out), "--device", "cpu"]) == 0, capsys.readouterr().err[-2000:]
+    assert "resumed from" in capsys.readouterr().out
     summary = json.loads((out / "summary.json").read_text())
     assert summary["runs"] == 2 and summary["folds"] == 2
     assert [r["accuracy_epoch"] for r in summary["per_run"]] == [2, 2]

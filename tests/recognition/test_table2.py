@@ -79,9 +79,10 @@ def _csv(path):
 
 
 @pytest.mark.slow
-def test_table2_keeps_posers_in_one_fold_writes_predictions_and_tests_left_vs_right_per_photo(tmp_path, capsys):
+def test_table2_keeps_posers_in_one_fold_writes_predictions_and_tests_left_vs_right_per_photo(tmp_path, capsys,
+                                                                                             stimuli_set):
     # 4 posers, each showing all 7 emotions (28 photos): a fold holds whole posers, never a person on both sides
-    manifest = write_manifest(tmp_path / "stim", photos_per_emotion=4, size=48, identities=4)
+    manifest = stimuli_set(photos_per_emotion=4, size=48, identities=4)
     out = tmp_path / "t2"
     argv = ["--data", str(manifest), "--arch", "resnet18", "--folds", "2", "--seeds", "2", "--epochs", "1",
             "--image-size", "32", "--batch-size", "8", "--device", "cpu", "--out", str(out)]

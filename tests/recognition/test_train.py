@@ -58,6 +58,8 @@ def test_relabels_are_logged_and_kept_in_the_checkpoint_labels(tiny_run):
 
 
 def test_resume_after_sigkill_ends_with_the_same_metrics_and_weights(tiny_run, tmp_path):
+    # a real SIGKILL of a real `python -m recognition.train` (two subprocesses, ~10-20 s): the one test that the
+    # atomic writes survive a killed process; the other resume tests stop the run in-process (train_until_killed)
     out = tmp_path / "killed"
     killed = run_module("recognition.train", [*TINY_TRAIN_ARGS, "--out", str(out)],
                         env_extra={"HSAW_TEST_KILL_AFTER_EPOCH": "1"})
