@@ -33,7 +33,9 @@ SE is the penalised fit's), and each logistic result carries ``glmer_sensitivity
 the same model on the same data fitted *without* the prior (maximum likelihood, as
 ``lme4::glmer``) and simplified by the linear models' rule (zero-variance and
 non-converged terms dropped), with ``disagree_at_05`` when the two p values fall
-on different sides of .05. A reader sees what the prior changes.
+on different sides of .05. A reader sees what the prior changes. On 300 null studies
+(issue 17, benchmarks/RESULTS.md) the penalised fits rejected in 3.7 % (side) and 3.0 %
+(side × valence), the glmer fits with the drop rule in 5.3 % and 3.0 %.
 """
 
 from __future__ import annotations
