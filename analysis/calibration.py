@@ -17,25 +17,29 @@ code path as ``python -m analysis.report``, and the p value of every test is kep
 - Power studies: effects of the size the paper's statistics imply (``paper_targets``,
   ``PAPER_EFFECTS``).
 
-Every finished study is appended to ``OUT/pvalues_null.csv`` (``..._power.csv``) at
-once, so a killed run continues where it stopped when started again with the
-same arguments. The table printed at the end is what benchmarks/RESULTS.md holds.
+Every study is one task of ``halfface.execution`` (key: kind and the study's seed), so
+``--jobs N`` local processes, ``--scheduler tcp://HOST:PORT`` (a Dask cluster) or
+``--cluster slurm`` give the same p values (docs/cluster.md). Every finished study is
+appended to ``OUT/tasks_null.jsonl`` (``..._power.jsonl``) at once, so a killed run
+continues where it stopped when started again with the same ``--out``; at the end all
+studies are written to ``OUT/pvalues_null.csv`` (``..._power.csv``). The table printed
+at the end is what benchmarks/RESULTS.md holds.
 """
 
 from __future__ import annotations
 
 import argparse
 import math
-import os
 import sys
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from statsmodels.stats.proportion import proportion_confint
+
+from halfface import execution
 
 from .load import load_logs
 from .paper import PAPER
@@ -142,22 +146,33 @@ def one_study(job: tuple) -> dict:
     return row
 
 
-def run(kind: str, n: int, effects: dict, out: Path | None, jobs: int, first_seed: int) -> pd.DataFrame:
-    """``n`` studies of ``kind`` ('null' or 'power'), continuing ``out/pvalues_<kind>.csv`` if present."""
-    path = out / f"pvalues_{kind}.csv" if out else None
-    done = pd.read_csv(path) if path and path.exists() else pd.DataFrame(columns=["seed"])
-    seeds = [s for s in range(first_seed, first_seed + n) if s not in set(done["seed"])]
-    rows, started = [done] if len(done) else [], time.time()
-    work = [(kind, s, effects) for s in seeds]
-    results = ProcessPoolExecutor(jobs).map(one_study, work) if jobs > 1 else map(one_study, work)
-    for i, row in enumerate(results, 1):
-        frame = pd.DataFrame([row])
-        rows.append(frame)
-        if path:  # one line per finished study, so a killed run loses at most the studies in flight
-            frame.to_csv(path, mode="a", header=not path.exists(), index=False)
-        if i % 10 == 0 or i == len(work):
-            print(f"  {kind}: {len(done) + i}/{n} studies, {time.time() - started:.0f} s", file=sys.stderr)
-    return pd.concat(rows, ignore_index=True) if rows else done
+def _study_task(key, _seed: int, effects: dict) -> dict:
+    """One task of ``halfface.execution``: the study's own seed is its key's second part."""
+    kind, seed = key
+    return one_study((kind, seed, effects))
+
+
+def run(kind: str, n: int, effects: dict, out: Path | None, jobs: int = 1, first_seed: int = 0,
+        backend: execution.Backend | None = None) -> pd.DataFrame:
+    """``n`` studies of ``kind`` ('null' or 'power') with seeds ``first_seed``, ``first_seed + 1``, ...
+
+    With ``out``, continues ``out/tasks_<kind>.jsonl`` (studies found there are not computed again) and
+    writes every study's p values to ``out/pvalues_<kind>.csv``, in seed order.
+    """
+    backend = backend or execution.Backend(jobs=jobs, progress=False)
+    store = None
+    if out:
+        settings = {"task": "analysis.calibration study", "kind": kind, "effects": effects,
+                    "design": "18 participants x 10 photos per emotion (analysis.simulate)"}
+        store = execution.TaskStore(out / f"tasks_{kind}.jsonl", settings)
+    keys = [(kind, s) for s in range(first_seed, first_seed + n)]
+    outcome = execution.run_tasks(_study_task, keys, args=(effects,), store=store, backend=backend,
+                                  desc=f"{kind} studies")
+    print(f"  {kind}: {outcome.summary()}", file=sys.stderr)
+    frame = pd.DataFrame(list(outcome.results.values()))
+    if out:
+        frame.to_csv(out / f"pvalues_{kind}.csv", index=False)
+    return frame
 
 
 def rejection_table(pvalues: pd.DataFrame, alpha: float = ALPHA) -> pd.DataFrame:
@@ -192,19 +207,31 @@ def main(argv=None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--datasets", type=int, default=500, help="null studies (default 500)")
     parser.add_argument("--power-datasets", type=int, default=200, help="studies at the paper's effects (default 200)")
-    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="worker processes (default: all cores)")
     parser.add_argument("--seed", type=int, default=100_000, help="first seed (default 100000)")
     parser.add_argument("--out", default="out/calibration", help="folder for the p values (default out/calibration)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    execution.add_arguments(parser, jobs_default=None, what="simulated studies")  # --jobs default: all cores
     args = parser.parse_args(argv)
+    try:
+        backend = execution.backend_from_args(args, progress=not args.no_progress)
+    except execution.ExecutionError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     started = time.time()
-    null = rejection_table(run("null", args.datasets, NULL, out, args.jobs, args.seed))
-    power = None
-    if args.power_datasets:
-        print(f"effects at the paper's size: {PAPER_EFFECTS}", file=sys.stderr)
-        power = rejection_table(run("power", args.power_datasets, PAPER_EFFECTS, out, args.jobs,
-                                    args.seed + 10**6))
+    try:
+        null_p = run("null", args.datasets, NULL, out, first_seed=args.seed, backend=backend)
+        power_p = None
+        if args.power_datasets:
+            print(f"effects at the paper's size: {PAPER_EFFECTS}", file=sys.stderr)
+            power_p = run("power", args.power_datasets, PAPER_EFFECTS, out, first_seed=args.seed + 10**6,
+                          backend=backend)
+    except execution.ExecutionError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    null = rejection_table(null_p)
+    power = rejection_table(power_p) if power_p is not None else None
     null.to_csv(out / "type1_error.csv", index=False)
     if power is not None:
         power.to_csv(out / "power.csv", index=False)
@@ -212,7 +239,7 @@ def main(argv=None) -> int:
     rec = null[null["recommended"]]
     bad = rec[(rec["rate"] < GOAL[0]) | (rec["rate"] > GOAL[1])]
     print(f"\n{len(rec) - len(bad)}/{len(rec)} recommended tests within [{GOAL[0]}, {GOAL[1]}]; "
-          f"wall time {time.time() - started:.0f} s with {args.jobs} job(s)")
+          f"wall time {time.time() - started:.0f} s on {backend.describe()}")
     for r in bad.itertuples():
         print(f"outside the goal: {r.test}: {r.rate:.3f}")
     return 0

@@ -21,13 +21,14 @@ from __future__ import annotations
 
 import argparse
 import sys
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from statsmodels.stats.proportion import proportion_confint
+
+from halfface import execution
 
 from . import mixed_models, participant_level
 
@@ -98,8 +99,9 @@ def recommended_p_values(data: pd.DataFrame) -> dict[str, float]:
     return out
 
 
-def _one_replication(job) -> dict:
-    models, n_participants, n_photos, seed = job
+def _one_replication(key, seed: int, models: dict[str, FittedModel], n_photos: int) -> dict:
+    """One task of ``halfface.execution``: key (N, replication number) -> p of every test."""
+    n_participants, _ = key
     data = simulate_from_fit(models, n_participants, n_photos, np.random.default_rng(seed))
     return {"n_participants": n_participants, **recommended_p_values(data)}
 
@@ -170,40 +172,34 @@ def power_figure(table: pd.DataFrame, target: float = 0.8):
 
 
 def run_power(models: dict[str, FittedModel], participants: list[int], n_photos: int, sims: int,
-              seed: int = 0, jobs: int = 1, progress: bool = True) -> pd.DataFrame:
-    """p values of every test for ``sims`` replications per N (one row per replication).
+              seed: int = 0, jobs: int = 1, progress: bool = True, backend=None, store_path=None) -> pd.DataFrame:
+    """p values of every test for ``sims`` replications per N (one row per replication, N then number).
 
-    Each replication has its own seed from ``SeedSequence(seed)``, so results do not
-    depend on ``jobs``.
+    Replication i of size N is the task (N, i) of ``halfface.execution``: its seed comes from ``seed`` and
+    (N, i) alone, so the p values do not depend on ``jobs``, on the cluster or on the other sizes asked
+    for. ``store_path``: a JSON-lines file of finished replications that a rerun continues.
     """
-    seeds = np.random.SeedSequence(seed).generate_state(len(participants) * sims)
-    work = [(models, n, n_photos, int(s)) for (n, s) in zip(np.repeat(participants, sims), seeds)]
-    bar = _progress(len(work), progress)
-    rows = []
-    if jobs > 1:
-        with ProcessPoolExecutor(jobs) as pool:
-            for row in pool.map(_one_replication, work, chunksize=4):
-                rows.append(row)
-                bar.update(1)
-    else:
-        for job in work:
-            rows.append(_one_replication(job))
-            bar.update(1)
-    bar.close()
-    return pd.DataFrame(rows)
+    outcome = power_tasks(models, participants, n_photos, sims, seed,
+                          backend or execution.Backend(jobs=jobs, progress=progress), store_path)
+    return p_value_frame(outcome)
 
 
-def _progress(total: int, enabled: bool):
-    try:
-        from tqdm import tqdm
-    except ImportError:  # tqdm is optional: a silent stand-in
-        enabled = False
-    if not enabled:
-        class _Null:
-            def update(self, n): ...
-            def close(self): ...
-        return _Null()
-    return tqdm(total=total, desc="simulating", unit="data set")
+def power_tasks(models, participants, n_photos, sims, seed, backend, store_path=None) -> "execution.Outcome":
+    keys = [(int(n), i) for n in participants for i in range(sims)]
+    store = execution.TaskStore(store_path, store_settings(models, n_photos, seed)) if store_path else None
+    return execution.run_tasks(_one_replication, keys, base_seed=seed, args=(models, n_photos), store=store,
+                               backend=backend, desc="simulating")
+
+
+def store_settings(models: dict[str, FittedModel], n_photos: int, seed: int) -> dict:
+    """What a replication's p values depend on besides its key: a rerun into the same --out must match."""
+    return {"task": "analysis.power replication", "seed": seed, "n_photos": n_photos,
+            "models": {k: {"intercept": m.intercept, "side": m.side,
+                           "sd": sorted([g, t, v] for (g, t), v in m.sd.items())} for k, m in models.items()}}
+
+
+def p_value_frame(outcome) -> pd.DataFrame:
+    return pd.DataFrame(list(outcome.results.values()))
 
 
 def _int_list(text: str) -> list[int]:
@@ -224,7 +220,10 @@ def main(argv=None) -> int:
         description="Power of the recommended left/right tests for more participants, simulated from the "
                     "mixed models fitted to pilot logs (like R's simr). Writes power.csv, power_pvalues.csv "
                     "and power.png, and prints how many participants reach the target power.",
-        epilog="example: python -m analysis.power logs/ --participants 12,18,24,36 --sims 200 --jobs 2")
+        epilog="example: python -m analysis.power logs/ --participants 12,18,24,36 --sims 200 --jobs 2\n"
+               "on a Dask cluster: ... --sims 1000 --scheduler tcp://HOST:8786 (docs/cluster.md). Every finished "
+               "data set is kept in OUT/power_tasks.jsonl: rerunning with the same --out computes only the missing ones.",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("logdir", help="folder with the pilot session logs")
     parser.add_argument("--participants", type=_int_list, default=[12, 18, 24, 36],
                         help="participant numbers to simulate, comma-separated (default 12,18,24,36)")
@@ -236,16 +235,21 @@ def main(argv=None) -> int:
     for key, unit in (("rt", "log RT"), ("intensity", "rating points"), ("accuracy", "log-odds")):
         parser.add_argument(f"--effect-{key}", type=float, default=None,
                             help=f"side effect (left - right) in {unit} to simulate instead of the observed one")
-    parser.add_argument("--jobs", type=int, default=1, help="worker processes (default 1; e.g. the number of cores)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--out", default=None, help="output folder (default LOGDIR/power)")
     parser.add_argument("--include-simulated", action="store_true",
                         help="also use sessions whose sidecar says simulated: true (e.g. the demo's)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    execution.add_arguments(parser, jobs_default=1, what="simulated data sets")
     args = parser.parse_args(argv)
-    if args.sims < 1 or args.jobs < 1 or not 0 < args.alpha < 1 or not 0 < args.target < 1 or \
+    if args.sims < 1 or args.seed < 0 or not 0 < args.alpha < 1 or not 0 < args.target < 1 or \
             (args.photos is not None and args.photos < 2):
-        print("error: need --sims >= 1, --jobs >= 1, 0 < --alpha, --target < 1 and --photos >= 2", file=sys.stderr)
+        print("error: need --sims >= 1, --seed >= 0, 0 < --alpha, --target < 1 and --photos >= 2", file=sys.stderr)
+        return 2
+    try:
+        backend = execution.backend_from_args(args, progress=not args.no_progress)
+    except execution.ExecutionError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 2
     try:
         logs = load_logs(args.logdir, include_simulated=args.include_simulated)
@@ -264,12 +268,22 @@ def main(argv=None) -> int:
             m = models[key]
             models[key] = FittedModel(m.intercept, effect, m.sd)
     n_photos = args.photos or int(trials["photo_id"].nunique())
-    p_values = run_power(models, args.participants, n_photos, args.sims, args.seed, args.jobs,
-                         progress=not args.no_progress)
-    table = power_table(p_values, args.alpha)
-    required = required_participants(table, args.target)
     out = Path(args.out) if args.out else Path(args.logdir) / "power"
     out.mkdir(parents=True, exist_ok=True)
+    try:
+        outcome = power_tasks(models, args.participants, n_photos, args.sims, args.seed, backend,
+                              out / "power_tasks.jsonl")
+    except execution.ExecutionError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(outcome.summary(), file=sys.stderr)
+    if not outcome.results:
+        print(f"error: every simulated data set failed; the reasons are in {out / 'power_tasks.jsonl'}",
+              file=sys.stderr)
+        return 1
+    p_values = p_value_frame(outcome)
+    table = power_table(p_values, args.alpha)
+    required = required_participants(table, args.target)
     p_values.to_csv(out / "power_pvalues.csv", index=False)
     table.to_csv(out / "power.csv", index=False)
     fig = power_figure(table, args.target)
@@ -280,6 +294,10 @@ def main(argv=None) -> int:
           f"{args.sims} data sets per size with {n_photos} photos x 2 halves")
     for line in lines:
         print(line)
+    if outcome.failures:
+        print(f"{len(outcome.failures)} simulated data set(s) failed after {backend.retries} retries and are left "
+              f"out of the power (n_sims in power.csv); reasons in {out / 'power_tasks.jsonl'}; a rerun with the "
+              "same --out tries them again")
     print(f"power curves: {(out / 'power.png').resolve()}")
     return 0
 
