@@ -263,7 +263,3 @@ def table(results: dict) -> pd.DataFrame:
 def compute_added(trials: pd.DataFrame, rt_trials: pd.DataFrame) -> dict:
     """Results of the registered tests that carry their own ``compute`` (results.json key -> entry)."""
     return {t.entry: t.compute(trials, rt_trials) for t in TESTS if t.compute is not None}
-
-
-def recommended_ids() -> list[str]:
-    return [t.id for t in TESTS if t.recommended]
