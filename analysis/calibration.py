@@ -49,11 +49,18 @@ from .simulate import simulate_trials, write_logs
 
 ALPHA = 0.05
 GOAL = (0.03, 0.07)
-# (path of the p value in results.json, level, label) of every calibrated test: analysis.registry's list,
-# so a test added there is calibrated too. "recommended" = what the report tells readers to trust.
-TESTS = [(t.id, t.level, t.test) for t in registry.TESTS if t.calibrated]
-RECOMMENDED = {t.id for t in registry.TESTS if t.calibrated and t.recommended}
 NULL = {"accuracy": 0.0, "rt": 0.0, "intensity": 0.0, "rt_valence": 0.0, "accuracy_side_by_valence": 0.0}
+
+
+def calibrated_tests() -> list[tuple[str, str, str]]:
+    """(path of the p value in results.json, level, label) of every calibrated test: analysis.registry's
+    list, read when a run starts, so a test added there is calibrated too."""
+    return [(t.id, t.level, t.test) for t in registry.TESTS if t.calibrated]
+
+
+def recommended_tests() -> set[str]:
+    """The calibrated tests the report tells readers to trust (registry: ``recommended=True``)."""
+    return {t.id for t in registry.TESTS if t.calibrated and t.recommended}
 
 
 def paper_targets() -> dict:
@@ -90,7 +97,7 @@ PAPER_EFFECTS = {"accuracy": 0.70, "accuracy_side_by_valence": 1.22, "intensity"
 
 
 def one_study(job: tuple) -> dict:
-    """Simulate, write, read back and analyse one study; p of every test in ``TESTS``."""
+    """Simulate, write, read back and analyse one study; p of every test in ``calibrated_tests()``."""
     kind, seed, effects = job
     trials = simulate_trials(18, photos_per_emotion=10, effect=0.0, seed=seed, effects=effects)
     with tempfile.TemporaryDirectory() as tmp:
@@ -100,7 +107,7 @@ def one_study(job: tuple) -> dict:
     # Columns of the tidy table, by id: a registered test missing from the results raises
     # (registry.MissingTestError) instead of becoming a NaN that would pass for "not significant".
     p = registry.table(results).set_index("id")["p"]
-    row.update({path: float(p[path]) for path, *_ in TESTS})
+    row.update({path: float(p[path]) for path, *_ in calibrated_tests()})
     row.update({f"{k}.converged": bool(v.get("converged", False)) for k, v in results["mixed_models"].items()})
     row.update({f"{k}.simplified": len(v.get("simplifications", [])) for k, v in results["mixed_models"].items()})
     return row
@@ -137,12 +144,12 @@ def run(kind: str, n: int, effects: dict, out: Path | None, jobs: int = 1, first
 
 def rejection_table(pvalues: pd.DataFrame, alpha: float = ALPHA) -> pd.DataFrame:
     """Rejection rate at ``alpha`` with a Clopper-Pearson 95% CI, one row per test."""
-    rows = []
-    for path, level, label in TESTS:
+    rows, recommended = [], recommended_tests()
+    for path, level, label in calibrated_tests():
         p = pvalues[path].dropna() if path in pvalues else pd.Series(dtype=float)
         k, m = int((p < alpha).sum()), int(len(p))
         lo, hi = proportion_confint(k, m, alpha=0.05, method="beta") if m else (np.nan, np.nan)
-        rows.append({"test": label, "level": level, "path": path, "recommended": path in RECOMMENDED,
+        rows.append({"test": label, "level": level, "path": path, "recommended": path in recommended,
                      "n": m, "rate": k / m if m else np.nan, "ci_low": lo, "ci_high": hi})
     return pd.DataFrame(rows)
 

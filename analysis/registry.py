@@ -244,7 +244,12 @@ def row(results: dict, t: Test) -> dict:
     if entry is not None:
         error = entry.get("error")
         if not error:
-            values = t.read(entry)
+            lookup(results, t.id)  # the p value itself must be there (a renamed variant is no NaN either)
+            try:
+                values = t.read(entry)
+            except KeyError as exc:
+                raise MissingTestError(f"results entry '{t.entry}' lacks {exc} that test '{t.id}' reads: "
+                                       "see analysis.registry.TESTS") from None
     out = {"id": t.id, "test": t.test, "level": t.level, "outcome": t.outcome, "contrast": t.contrast,
            **values, "recommended": t.recommended, "calibrated": t.calibrated,
            "note": f"not computed: {error}" if error else None}
