@@ -14,7 +14,7 @@ import functools
 import jinja2
 import pandas as pd
 
-from .apa import fmt_num, fmt_p
+from .apa import fmt_df, fmt_num, fmt_p
 from .summary import se_name
 
 CSS = """
@@ -337,12 +337,32 @@ def _sessions_view(sessions: pd.DataFrame) -> pd.DataFrame:
 
 
 def _all_tests(results: dict, tables: dict) -> dict:
-    """The tidy table of every test (analysis.registry), as read on the page."""
+    """The tidy table of every test (analysis.registry), as read on the page: one cell per quantity."""
     from . import registry
     t = tables["results"] if "results" in tables else registry.table(results)
-    view = t[["level", "test", "estimate", "estimate_label", "ci_low", "ci_high", "statistic", "statistic_label",
-              "df", "p", "effect_size", "effect_size_label", "n", "recommended", "note"]].copy()
-    view["recommended"] = view["recommended"].map({True: "yes", False: ""})
+
+    def text(value, label, d=3):
+        return "" if pd.isna(value) else f"{label} = {_num(value, d)}" if label else _num(value, d)
+
+    def estimate(r):
+        if pd.isna(r.estimate):
+            return ""
+        ci = "" if pd.isna(r.ci_low) else f" {_ci(r.ci_low, r.ci_high)}"
+        return f"{r.estimate_label}: {_num(r.estimate)}{ci}"
+
+    def statistic(r):
+        if pd.isna(r.statistic):
+            return r.statistic_label if isinstance(r.statistic_label, str) else ""
+        df = "" if pd.isna(r.df) else f"({fmt_df(r.df)}" + ("" if pd.isna(r.df2) else f", {fmt_df(r.df2)}") + ")"
+        return f"{r.statistic_label}{df} = {_num(r.statistic, 2)}"
+
+    view = pd.DataFrame({
+        "level": t["level"], "test": t["test"], "estimate [95% CI]": [estimate(r) for r in t.itertuples()],
+        "statistic": [statistic(r) for r in t.itertuples()], "p": t["p"],
+        "effect size": [text(v, lab) for v, lab in zip(t["effect_size"], t["effect_size_label"])],
+        "n": [("" if pd.isna(n) else f"{int(n)} {lab}") for n, lab in zip(t["n"], t["n_label"])],
+        "recommended": t["recommended"].map({True: "yes", False: ""}),
+        "note": t["note"].fillna("")})
     return _table(view)
 
 

@@ -64,7 +64,7 @@ def read_chi2(variant: str) -> Callable[[dict], dict]:
     def read(e: dict) -> dict:
         v, orr = e[variant], e["odds_ratio"]
         return {"estimate": orr["or"], "estimate_label": "odds ratio (left/right)", "ci_low": orr["ci_low"],
-                "ci_high": orr["ci_high"], "statistic": v["chi2"], "statistic_label": "chi2", "df": v["df"],
+                "ci_high": orr["ci_high"], "statistic": v["chi2"], "statistic_label": "χ²", "df": v["df"],
                 "p": v["p"], "effect_size": e["cramers_v"], "effect_size_label": "Cramér's V", "n": e["n"],
                 "n_label": "trials"}
     return read
@@ -101,7 +101,7 @@ def read_logit(e: dict) -> dict:
 
 def read_lr(e: dict) -> dict:
     """A likelihood-ratio test (``logistic.side_by_emotion``'s interaction)."""
-    return {"statistic": e["chi2"], "statistic_label": "LR chi2", "df": e["df"], "p": e["p"], "n": e.get("n_obs"),
+    return {"statistic": e["chi2"], "statistic_label": "LR χ²", "df": e["df"], "p": e["p"], "n": e.get("n_obs"),
             "n_label": "trials"}
 
 
