@@ -2,7 +2,9 @@
 
 This module only loads, calls and renders: the statistics live in ttests,
 chisquare, participant_level, mixed_models, logistic, within_design, platforms
-and descriptives; the summary sentences in summary; the page in html.
+and descriptives; the list of every test and their tidy table (results.csv,
+results.json["table"]) in registry; the summary sentences in summary; the page in
+html (Jinja2 templates in analysis/templates).
 """
 
 from __future__ import annotations
