@@ -28,7 +28,7 @@ from typing import Sequence
 import torch
 import torch.nn.functional as F
 
-__all__ = ["views", "swap_halves_for_flip", "IMAGENET_MEAN", "IMAGENET_STD", "HALF_MODES"]
+__all__ = ["views", "IMAGENET_MEAN", "IMAGENET_STD", "HALF_MODES"]
 
 # torchvision's ResNet18 weights were trained on ImageNet-normalised input.
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -139,21 +139,6 @@ def views(
         face_r, a_r, erased_r = sample(c_right, c_right - 1.0)
         right = _finish(face_r, erased_r, a_r >= nu, scale, shift)
     return whole, left, right
-
-
-def swap_halves_for_flip(whole, left, right, flip: torch.Tensor | None = None):
-    """Views of the horizontally flipped faces, given the views of the originals.
-
-    Mirroring moves the poser's left half to the image left, where the model
-    expects a right half (§4.1): the flipped ``left`` view is the mirrored
-    ``right`` view and vice versa. ``flip`` (bool [B]) selects which samples to
-    flip; None flips all.
-    """
-    fw, fl, fr = whole.flip(-1), right.flip(-1), left.flip(-1)
-    if flip is None:
-        return fw, fl, fr
-    m = flip.to(whole.device).view(-1, 1, 1, 1)
-    return torch.where(m, fw, whole), torch.where(m, fl, left), torch.where(m, fr, right)
 
 
 def _channel_vector(v, device) -> torch.Tensor:

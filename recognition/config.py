@@ -14,7 +14,8 @@ DEFAULTS = dict(
     momentum=0.9, weight_decay=5e-4, schedule="auto",
     image_size=None,  # None: 224 (paper, FER2013) or 100 for a lab's stimuli (Table 1)
     half_mode="mask", rotation=20.0, erase_p=0.5,
-    alpha=3.0, beta=1.0, gamma=2.0, relabel_start=20,  # §4.4 loss weights; §4.5 from epoch 20
+    alpha=3.0, beta=1.0, gamma=2.0,  # §4.4 loss weights
+    relabel_start="auto",  # §4.5: the paper starts at epoch 20; auto waits for a model (train.relabel_active)
     grad_clip=None,  # None: 5 for HSAW (not in the paper: its unpooled sub-pixel head sends gradients of norm
     #                  ~50 into the trunk at init; from scratch without clipping our CPU trials diverged within
     #                  3 steps), off for the plain pooled networks
@@ -53,6 +54,8 @@ def complete(cfg: dict) -> dict:
     if cfg["image_size"] < MIN_SIDE[cfg["arch"]]:
         raise UserError(f"--image-size {cfg['image_size']}: {cfg['arch']} needs at least {MIN_SIDE[cfg['arch']]} px "
                         f"(the paper uses {'100 for stimuli' if stimuli else 224})")
+    if cfg["relabel_start"] != "auto" and not (isinstance(cfg["relabel_start"], int) and cfg["relabel_start"] >= 1):
+        raise UserError(f"--relabel-start {cfg['relabel_start']}: an epoch number from 1, or auto")
     if cfg["select"] not in ("last", "inner"):
         raise UserError(f"--select {cfg['select']}: use last or inner")
     if cfg["save"] not in ("epoch", "final", "none"):

@@ -57,6 +57,8 @@ class FaceSet:
     name: str
     groups: list[str] | None = None  # samples that must share a fold (a photo's half-faces), or None
     info: dict = field(default_factory=dict)  # loader facts a run records (premasked halves, framing, ...)
+    # per-sample text columns a prediction file carries (stimuli: stimulus, photo_id, identity); {} otherwise
+    columns: dict = field(default_factory=dict)
 
     def __len__(self) -> int:
         return int(self.labels.shape[0])
@@ -69,8 +71,10 @@ class FaceSet:
         index = torch.as_tensor(np.asarray(index), dtype=torch.long)
         nose = None if self.nose_xy is None else self.nose_xy[index]
         groups = None if self.groups is None else [self.groups[i] for i in index.tolist()]
+        idx = index.tolist()
+        columns = {k: [v[i] for i in idx] for k, v in self.columns.items()}
         return FaceSet(self.images[index], self.labels[index], list(self.class_names), nose, self.name, groups,
-                       dict(self.info))
+                       dict(self.info), columns)
 
     def fingerprint(self) -> str:
         return hashlib.sha1(self.images.numpy().tobytes()).hexdigest()
@@ -392,7 +396,9 @@ def load_stimuli(manifest: Path, split: str = "train", channels: int = 3, *, hal
                    info={"premasked": True, "framing": "stimuli", "manifest": str(manifest),
                          "landmark_files": [str(folder / r["landmarks_file"]) if r.get("landmarks_file") else None
                                             for _, r in keep],
-                         "source_side": int(_image_size(files[0])[0])})
+                         "source_side": int(_image_size(files[0])[0])},
+                   columns={"stimulus": [r["stimulus"] for _, r in keep], "photo_id": [r["photo_id"] for _, r in keep],
+                            "identity": [(r.get("identity") or "").strip() for _, r in keep]})
 
 
 def _image_size(path: Path) -> tuple[int, int]:

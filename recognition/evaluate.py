@@ -55,6 +55,34 @@ def evaluate_model(model, faceset: FaceSet, config: dict, device, batch_size: in
             "count": torch.bincount(labels, minlength=n)}
 
 
+@torch.no_grad()
+def predict_probabilities(model, faceset: FaceSet, config: dict, device, batch_size: int = 256) -> torch.Tensor:
+    """Softmax probabilities [N, n_classes] (float32, on the CPU) of every sample, in the set's order."""
+    model.eval()
+    images, nose = faceset.images.to(device), faceset.nose_xy.to(device)
+    cuda = torch.device(device).type == "cuda"
+    out = []
+    for start in range(0, len(faceset), batch_size):
+        views = input_views(images[start:start + batch_size], nose[start:start + batch_size], config, train=False)
+        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=cuda):
+            out.append(model(*views)["logits"].float().softmax(1).cpu())
+    return torch.cat(out) if out else torch.zeros(0, len(faceset.class_names))
+
+
+def prediction_rows(faceset: FaceSet, probabilities, **fixed) -> list[dict]:
+    """One dict per sample: ``fixed`` columns (run facts), index, the set's text columns (stimulus, photo_id,
+    identity when the loader has them), true and predicted class names, and p_<class> for every class."""
+    p = np.asarray(probabilities, dtype=float)
+    names = faceset.class_names
+    rows = []
+    for i, (y, pi) in enumerate(zip(faceset.labels.tolist(), p)):
+        row = dict(fixed, index=i, **{k: v[i] for k, v in faceset.columns.items()})
+        row.update(true=names[y], predicted=names[int(pi.argmax())],
+                   **{f"p_{c}": round(float(v), 6) for c, v in zip(names, pi)})
+        rows.append(row)
+    return rows
+
+
 def classification_metrics(confusion: np.ndarray, class_names: list[str]) -> dict:
     """Accuracy, per-class accuracy (recall), mean class accuracy and macro-F1 from a confusion matrix.
 
@@ -150,7 +178,9 @@ def main(argv=None) -> int:
     out_dir = Path(args.out) if args.out else Path(args.checkpoint).parent
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / f"eval_{args.split}.json").write_text(json.dumps(summary, indent=2))
-    note = write_confusion(out_dir, f"confusion_{args.split}", summary)
+    note = write_confusion(out_dir, f"confusion_{args.split}", summary,
+                           f"{summary['arch']} on {args.dataset} {args.split} split: accuracy "
+                           f"{summary['accuracy']:.3f} (n={summary['n']})")
     print(format_summary(summary))
     print(f"wrote {out_dir / f'eval_{args.split}.json'}, confusion_{args.split}.csv" +
           ("/.png" if note is None else f" ({note})"))

@@ -215,7 +215,8 @@ def relabel(labels: torch.Tensor, logits: torch.Tensor, p_all: torch.Tensor, p_a
     A sample's label becomes c when the whole-face prediction and the half-face fusion agree on c
     (argmax P_all = argmax P_aux = c) and the fused prediction disagrees with the current label
     (argmax P ≠ label, c ≠ label). Since P = P_aux + P_all, c is then also argmax P except in ties.
-    ``logits`` is P; the training loop calls this from epoch ``relabel_start`` (paper: 20) onwards
+    ``logits`` is P; the training loop calls this from epoch ``relabel_start`` (paper: 20; default
+    ``auto``: once the model beats the majority class, see ``train.relabel_active``) onwards
     with the predictions of the training forward pass and keeps the result as the new labels.
 
     Difference from SCN (Wang et al., CVPR 2020, "Suppressing Uncertainties..."): SCN relabels only

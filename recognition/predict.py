@@ -130,10 +130,15 @@ def predict_face(model, config: dict, face_u8: torch.Tensor, nose_xy: np.ndarray
 
 
 def _format(path, r: dict) -> str:
+    """One text line per image; it starts with what was found: a face (dlib) or a crop taken as given."""
     probs = " ".join(f"{k} {v:.3f}" for k, v in r["probabilities"].items())
     w = ("" if r["w_left"] is None else f" | w_left {r['w_left']:.3f} w_right {r['w_right']:.3f}")
-    note = "" if r.get("nose_found", True) else " (no landmarks: split at the image centre)"
-    return f"{path}: {r['emotion']} | {probs}{w}{note}"
+    if r["face_found"]:
+        face = "face found (dlib)"
+    else:
+        face = "no face detection (--detector none: taken as a face crop)" + (
+            "" if r.get("nose_found", True) else ", no landmarks: split at the image centre")
+    return f"{path}: {face} | {r['emotion']} | {probs}{w}"
 
 
 def load_dlib(required: bool):
@@ -189,7 +194,7 @@ def main(argv=None) -> int:
                 face, nose, found = crop_as_is(image, face_size, faces)
                 premasked = None  # crops are taken like the training images
             r = dict(predict_face(model, config, face, nose, premasked=premasked), image=str(path),
-                     nose_found=found or not needs_nose)
+                     face_found=args.detector == "dlib", nose_found=found or not needs_nose)
         except FaceNotFound as e:
             failed += 1
             print(f"error: {path}: {e}", file=sys.stderr)

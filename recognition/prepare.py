@@ -22,7 +22,7 @@ import torch
 
 from recognition import framing as framings
 from recognition.data import FaceSet, MissingSplitError, load_faceset, stimulus_landmarks
-from recognition.errors import UserError
+from recognition.errors import DataError, UserError
 from recognition.splits import grouped_holdout, grouped_stratified_folds
 
 
@@ -37,19 +37,21 @@ class RunData:
     digest: str  # of the whole training split as loaded, before folds: what --resume checks
     framing: dict
     premasked: bool  # images are half-faces already (stimuli): no masking at the nose
+    grouping: str = ""  # what the folds are grouped by, in words ("" without groups)
 
 
 def run_data(cfg: dict, fold: int | None = None) -> RunData:
     full = _load(cfg, "train")
     midline_source = attach_midlines(full, cfg["dataset"], cfg["data"], "train", cfg["midlines"], cfg["midline"])
+    full.groups, grouping = fold_groups(full)
     groups = full.groups if full.groups is not None else np.arange(len(full))
     select_set = select_source = None
     if fold is not None:
-        folds = grouped_stratified_folds(full.labels.numpy(), groups, cfg["folds"], seed=cfg["seed"])  # repeated CV
+        folds = _folds(full.labels.numpy(), groups, cfg["folds"], cfg["seed"], grouping)  # repeated CV
         held = folds[fold]
         rest = np.setdiff1d(np.arange(len(full)), held)
         train, evaluate = full.subset(rest), full.subset(held)
-        eval_source = f"fold {fold + 1}/{cfg['folds']} of train" + (" (grouped by photo)" if full.groups else "")
+        eval_source = f"fold {fold + 1}/{cfg['folds']} of train" + (f" ({grouping.split(':')[0]})" if grouping else "")
         if cfg["select"] == "inner":
             train, select_set = _holdout(train, cfg["val_fraction"])
             select_source = f"inner {cfg['val_fraction']:.0%} of the training folds (nested)"
@@ -72,7 +74,37 @@ def run_data(cfg: dict, fold: int | None = None) -> RunData:
         select_set = select_set.subset(keep)  # quick CPU runs: a stratified part of the selection split
         select_source += f", stratified subset of {len(select_set)}"
     return RunData(train, select_set, evaluate, select_source, eval_source, midline_source, full.digest(),
-                   run_framing(cfg, full), bool(full.info.get("premasked")))
+                   run_framing(cfg, full), bool(full.info.get("premasked")), grouping)
+
+
+def _folds(labels, groups, k: int, seed: int, grouping: str):
+    try:
+        return grouped_stratified_folds(labels, groups, k, seed=seed)
+    except DataError as e:
+        n = len(set(groups))
+        if grouping.startswith("grouped by identity") and n < k:
+            raise DataError(f"--folds {k}: the manifest names {n} poser(s) (identity), and each poser's photos "
+                            f"stay in one fold; use at most {n} folds, or empty the identity column to group by "
+                            "photo (a poser could then be in train and test)") from None
+        raise e
+
+
+def fold_groups(fs: FaceSet) -> tuple[list | None, str]:
+    """What must share a fold: the poser (``identity``) when the manifest names them, else the photo.
+
+    A lab set with several photos per poser would otherwise put the same person in train and test, and the
+    network could recognise the poser instead of the expression. Rows with an empty identity count as a
+    poser of their own (their photo_id). Returns (groups or None, the grouping in words).
+    """
+    ident = fs.columns.get("identity")
+    if ident and any(ident):
+        empty = sum(1 for x in ident if not x)
+        groups = [x if x else f"photo:{p}" for x, p in zip(ident, fs.groups or range(len(fs)))]
+        return groups, "grouped by identity" + (f": {empty} rows without one grouped by photo_id" if empty else "")
+    if fs.groups is not None:
+        why = "empty" if ident is not None else "absent"
+        return fs.groups, f"grouped by photo: the identity column is {why}, so photo_id groups the folds"
+    return None, ""
 
 
 def _load(cfg: dict, split: str) -> FaceSet:

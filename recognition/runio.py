@@ -122,13 +122,15 @@ SETTING_KEYS = ("dataset", "arch", "variant", "half", "channels", "epochs", "bat
                 "val_fraction", "select", "stimulus_rows", "max_steps", "val_subset")
 
 
-def check_settings(out: Path, saved: dict, fresh: dict) -> None:
+def check_settings(out: Path, saved: dict, fresh: dict, more_epochs: bool = False) -> None:
     """One-line error when the run in ``out`` (its config.json: ``saved``) was started with other settings.
 
     Without it, ``recognition.table2`` rerun with another ``--epochs`` into the same ``--out`` kept the old
-    runs and labelled them with the new number of epochs.
+    runs and labelled them with the new number of epochs. ``more_epochs``: a larger ``epochs`` is not a
+    difference (``--resume RUN --epochs N`` of a run whose schedule does not depend on it).
     """
-    diff = [k for k in SETTING_KEYS if k in saved and k in fresh and saved[k] != fresh[k]]
+    diff = [k for k in SETTING_KEYS if k in saved and k in fresh and saved[k] != fresh[k]
+            and not (more_epochs and k == "epochs" and fresh[k] > saved[k] and saved.get("schedule_used") == "paper")]
     if diff:
         then = ", ".join(f"{k}={saved[k]!r}" for k in diff)
         now = ", ".join(f"{k}={fresh[k]!r}" for k in diff)
@@ -144,7 +146,7 @@ def check_resume(out: Path, fresh: dict) -> dict:
     """
     saved = read_json(out / "config.json")
     where = f"--resume {out}"
-    check_settings(out, saved, fresh)
+    check_settings(out, saved, fresh, more_epochs=True)
     if saved.get("data_digest") and saved["data_digest"] != fresh["data_digest"]:
         raise UserError(f"{where}: the data at {fresh['data']} is not the data this run started with "
                         f"(sha1 {fresh['data_digest'][:12]} ≠ {saved['data_digest'][:12]}); restore that "

@@ -29,16 +29,21 @@ import numpy as np
 import torch
 
 from recognition import model as hsaw
-from recognition import runio
+from recognition import runio, stats
 from recognition.augment import IMAGENET_MEAN, IMAGENET_STD
 from recognition.errors import UserError
-from recognition.evaluate import evaluate_model, summarize
+from recognition.evaluate import evaluate_model, predict_probabilities, prediction_rows, summarize
 from recognition.inputs import input_views
 from recognition.optim import file_sha1, find_pretrained, load_pretrained, make_optimizer, resolve_schedule
 from recognition.plots import write_confusion
 from recognition.prepare import RunData, run_data
 
-STAT_NAMES = ("loss", "l_w", "l_f", "l_c", "correct", "n", "relabeled", "w_left", "w_right")
+STAT_NAMES = ("loss", "l_w", "l_f", "l_c", "correct", "n", "relabeled", "w_left", "w_right", "correct_relabeled",
+              "batches_over")
+# §4.5 re-labelling, --relabel-start auto: not in the first 40 % of epochs (the paper's 20 of 50) and only once
+# the model beats always answering the majority class by 10 points (val accuracy, or training accuracy against
+# the dataset's labels without a val split); a warning when it changes more than 20 % of a batch's labels
+RELABEL_MIN_FRACTION, RELABEL_MARGIN, RELABEL_WARN_SHARE = 0.4, 0.10, 0.20
 
 
 def seed_epoch(seed: int, epoch: int) -> int:
@@ -53,20 +58,23 @@ def seed_epoch(seed: int, epoch: int) -> int:
 # ----------------------------------------------------------------------------------------------------------
 # one optimisation step: the loop below and recognition.bench both call exactly this
 
-def train_step(net, model, opt, sched, images_u8, nose_xy, y, cfg, gen, *, relabel_now: bool):
+def train_step(net, model, opt, sched, images_u8, nose_xy, y, cfg, gen, *, relabel_now: bool, y_true=None):
     """Views on the device (augment, as the run's ``cfg`` says) → forward (bf16 on CUDA) → L (§4.4) → SGD step → §4.5 re-labels.
 
     Returns (stats row in STAT_NAMES order, summed over the batch, as a device tensor; the batch's labels after
     re-labelling). Nothing here reads a value back to the host, so CUDA never waits for Python.
     ``net`` is what runs forward (maybe DDP/compiled), ``model`` the plain module (for gradient clipping).
+    ``y_true``: the dataset's labels of the batch; training accuracy is scored against them, not against the
+    re-labels the model gave itself (``correct_relabeled`` counts agreement with ``y``).
     A plain network's loss is the cross-entropy itself (HSAW's is α·L_w + β·L_F + γ·L_C).
     """
     cuda = images_u8.device.type == "cuda"
     whole, left, right = input_views(images_u8, nose_xy, cfg, train=True, generator=gen)
-    if cuda:
+    if cuda and cfg.get("channels_last", True):
         whole, left, right = (None if t is None else t.contiguous(memory_format=torch.channels_last)
                               for t in (whole, left, right))
-    with torch.autocast("cuda", dtype=torch.bfloat16, enabled=cuda):
+    # bf16 on CUDA; cfg["bf16"] = False only for recognition.bench's like-for-like row (fp32 on both paths)
+    with torch.autocast("cuda", dtype=torch.bfloat16, enabled=cuda and cfg.get("bf16", True)):
         out = net(whole, left, right)
     gamma = cfg["gamma"] if cfg.get("arch", "hsaw") == "hsaw" else 1.0
     losses = hsaw.hsaw_loss(out, y, cfg["alpha"], cfg["beta"], gamma)
@@ -87,9 +95,11 @@ def train_step(net, model, opt, sched, images_u8, nose_xy, y, cfg, gen, *, relab
         wl = out["w_left"].float().sum() if out["w_left"] is not None else zero
         wr = out["w_right"].float().sum() if out["w_right"] is not None else zero
         bs = float(len(y))  # a Python number: creating a device tensor per step would copy host→device
+        pred = logits.argmax(1)
         row = torch.stack([losses["loss"].detach() * bs, losses["l_w"].detach() * bs, losses["l_f"].detach() * bs,
-                           losses["l_c"].detach() * bs, (logits.argmax(1) == y).sum().float(),
-                           torch.full((), bs, device=y.device), changed, wl, wr])
+                           losses["l_c"].detach() * bs, (pred == (y if y_true is None else y_true)).sum().float(),
+                           torch.full((), bs, device=y.device), changed, wl, wr, (pred == y).sum().float(),
+                           (changed > RELABEL_WARN_SHARE * bs).float()])
     return row, new_y
 
 
@@ -106,7 +116,7 @@ def run(cfg: dict, out: Path, *, fold: int | None = None, resume: bool = False, 
     resuming = resume and (out / "config.json").is_file()
     config = run_config(cfg, data, world, device, fold, decide_weights=not resuming)
     if resuming:
-        config = runio.check_resume(out, config)  # the saved schedule/lr/weights, after checking the data
+        config = continue_config(out, config, log, is_main)  # the saved schedule/lr/weights, data checked
     model, opt, sched = setup_model(config, device, new=not (resume and (out / "checkpoint_last.pt").is_file()))
     images, nose = data.train.images.to(device), data.train.nose_xy.to(device)
     original_labels = data.train.labels.to(device)
@@ -128,6 +138,7 @@ def run(cfg: dict, out: Path, *, fold: int | None = None, resume: bool = False, 
     writer = _tensorboard(out, log) if is_main and not cfg["lean"] else None
     batch, steps, t_run = config["batch_per_rank"], config["steps_per_epoch"], time.time()
     relabel_on = config["arch"] == "hsaw" and config["variant"] in ("relabel", "hsaw")
+    majority = float(torch.bincount(original_labels).max()) / max(1, len(original_labels))
 
     for epoch in range(start_epoch + 1, cfg["epochs"] + 1):
         t0 = time.time()
@@ -136,16 +147,18 @@ def run(cfg: dict, out: Path, *, fold: int | None = None, resume: bool = False, 
         labels_at_start = labels.clone()
         shard = torch.randperm(len(labels), device=device, generator=gen)[rank::world]  # same perm on every rank
         stats = torch.zeros(len(STAT_NAMES), device=device)
-        relabel_now = relabel_on and epoch >= cfg["relabel_start"]
+        relabel_now, why = relabel_active(epoch, metrics, config, majority) if relabel_on else (False, None)
+        if why:
+            log(why)
         for step in _progress(range(steps), f"epoch {epoch}/{cfg['epochs']}", is_main and not cfg["lean"]):
             idx = shard[step * batch:(step + 1) * batch]
             row, labels[idx] = train_step(net, model, opt, sched, images[idx], nose[idx], labels[idx], config, gen,
-                                          relabel_now=relabel_now)
+                                          relabel_now=relabel_now, y_true=original_labels[idx])
             stats += row
         if world > 1:
             labels = merge_ranks(model, stats, labels, labels_at_start, world)
         row = epoch_row(epoch, stats, labels, labels_at_start, original_labels, model, opt, t0)  # one host sync
-        changed = row.pop("_changed")
+        changed, row["relabel"] = row.pop("_changed"), int(relabel_now)
         if data.select is not None:  # model selection: the val split or the nested inner part, never the test fold
             row["val_acc"] = accuracy(model, data.select, config, device)
         metrics.append(row)
@@ -155,18 +168,13 @@ def run(cfg: dict, out: Path, *, fold: int | None = None, resume: bool = False, 
             if config["select"] == "inner":
                 best_state = copy.deepcopy(model.state_dict())
         if is_main:
-            ckpt = {"model": model.state_dict(), "config": config, "epoch": epoch, "optimizer": opt.state_dict(),
-                    "scheduler": sched.state_dict(), "train_labels": labels.cpu(), "rng": runio.rng_state(),
-                    "best_acc": best_acc, "best_epoch": best_epoch, "metrics": metrics}
-            if relabel_on:
-                runio.append_relabels(out / "relabels.csv", epoch, changed)
-            runio.write_metrics(out / "metrics.csv", metrics)
-            if improved and cfg["save"] == "epoch":
-                runio.save_checkpoint(out / "checkpoint_best.pt", ckpt)
-            if cfg["save"] == "epoch" or (cfg["save"] == "final" and epoch == cfg["epochs"]):
-                runio.save_checkpoint(out / "checkpoint_last.pt", ckpt)
+            save_epoch(out, config, {"model": model.state_dict(), "config": config, "epoch": epoch,
+                                     "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
+                                     "train_labels": labels.cpu(), "rng": runio.rng_state(), "best_acc": best_acc,
+                                     "best_epoch": best_epoch, "metrics": metrics},
+                       improved, changed if relabel_on else None)
             _tensorboard_row(writer, row, epoch)
-            log(format_row(row))
+            log(format_row(row) + relabel_warning(row, steps))
         runio.test_kill_hook(epoch)
 
     return finish(out, config, data, model, metrics, (best_acc, best_epoch, best_state), labels, device, log,
@@ -199,6 +207,16 @@ def run_config(cfg: dict, data: RunData, world: int, device, fold, decide_weight
                 compile=(device.type == "cuda") if cfg["compile"] is None else cfg["compile"])
 
 
+def continue_config(out: Path, config: dict, log, is_main: bool) -> dict:
+    """A resumed run's config (``runio.check_resume``); more ``--epochs`` than saved are written back."""
+    config = runio.check_resume(out, config)
+    before = runio.read_json(out / "config.json")["epochs"]
+    if config["epochs"] > before and is_main:
+        log(f"--epochs {config['epochs']}: continuing the run beyond its {before} epochs")
+        runio.write_json(out / "config.json", config)
+    return config
+
+
 def setup_model(config: dict, device, new: bool):
     """Model (+ ImageNet weights for a new run), optimiser and schedule as the config says."""
     torch.manual_seed(config["seed"])
@@ -229,6 +247,19 @@ def resume_state(out: Path, model, opt, sched, device, log):
             ckpt["metrics"])
 
 
+def save_epoch(out: Path, config: dict, ckpt: dict, improved: bool, changed) -> None:
+    """metrics.csv, relabels.csv (``changed``: (index, old, new) of this epoch, None without §4.5) and the
+    checkpoints the run's ``save`` setting asks for."""
+    epoch = ckpt["epoch"]
+    if changed is not None:
+        runio.append_relabels(out / "relabels.csv", epoch, changed)
+    runio.write_metrics(out / "metrics.csv", ckpt["metrics"])
+    if improved and config["save"] == "epoch":
+        runio.save_checkpoint(out / "checkpoint_best.pt", ckpt)
+    if config["save"] == "epoch" or (config["save"] == "final" and epoch == config["epochs"]):
+        runio.save_checkpoint(out / "checkpoint_last.pt", ckpt)
+
+
 def merge_ranks(model, stats, labels, labels_at_start, world):
     """DDP: ranks re-labelled disjoint samples (summing the changes merges them); BatchNorm running stats saw
     only one rank's batches (averaged)."""
@@ -250,12 +281,47 @@ def epoch_row(epoch, stats, labels, labels_at_start, original_labels, model, opt
     n = max(1.0, s["n"])
     has_w = getattr(model, "attention", None) is not None
     return {"epoch": epoch, "loss": s["loss"] / n, "l_w": s["l_w"] / n, "l_f": s["l_f"] / n, "l_c": s["l_c"] / n,
-            "train_acc": s["correct"] / n, "relabeled": int(round(s["relabeled"])),
+            "train_acc": s["correct"] / n, "train_acc_relabeled": s["correct_relabeled"] / n,
+            "relabeled": int(round(s["relabeled"])), "relabel_batches_over": int(round(s["batches_over"])),
             "labels_changed_total": int((labels != original_labels).sum()),
             "w_left": s["w_left"] / n if has_w else float("nan"), "w_right": s["w_right"] / n if has_w else float("nan"),
             "lr": opt.param_groups[0]["lr"], "time_s": time.time() - t0,
             "_changed": list(zip(changed_idx.tolist(), labels_at_start[changed_idx].tolist(),
                                  labels[changed_idx].tolist()))}
+
+
+def relabel_active(epoch: int, metrics: list[dict], config: dict, majority: float) -> tuple[bool, str | None]:
+    """Whether §4.5 re-labels in ``epoch``, and the line to log when it starts (pure).
+
+    An integer ``relabel_start``: from that epoch (the paper: 20). ``auto``: from the first epoch after
+    RELABEL_MIN_FRACTION of the epochs in which the previous epoch's accuracy (val, else training accuracy
+    against the dataset's labels) beat the majority-class rate by RELABEL_MARGIN; once on, it stays on
+    (a resumed run reads that from its metrics). Re-labelling by a model that has learned nothing replaces
+    labels with its guesses (our 48 px CPU runs: 44 % of the labels it saw).
+    """
+    start = config["relabel_start"]
+    if start != "auto":
+        return epoch >= int(start), (f"re-labelling (§4.5) from epoch {start} (--relabel-start)"
+                                     if epoch == int(start) else None)
+    if metrics and metrics[-1].get("relabel"):
+        return True, None
+    if not metrics or epoch <= RELABEL_MIN_FRACTION * config["epochs"]:
+        return False, None
+    prev = metrics[-1]
+    what, acc = ("val acc", prev["val_acc"]) if "val_acc" in prev else ("train acc", prev["train_acc"])
+    if acc > majority + RELABEL_MARGIN:
+        return True, (f"re-labelling (§4.5) starts at epoch {epoch}: epoch {prev['epoch']} {what} {acc:.3f} > "
+                      f"majority class {majority:.3f} + {RELABEL_MARGIN:.2f} (--relabel-start auto)")
+    return False, None
+
+
+def relabel_warning(row: dict, steps: int) -> str:
+    if not row.get("relabel_batches_over"):
+        return ""
+    return (f"\nwarning: re-labelling changed more than {RELABEL_WARN_SHARE:.0%} of the labels in "
+            f"{row['relabel_batches_over']} of {steps} batches (train acc against the dataset's labels "
+            f"{row['train_acc']:.3f}): the model may not have learned the classes yet; consider a later "
+            "--relabel-start")
 
 
 def accuracy(model, faceset, config, device) -> float:
@@ -278,11 +344,15 @@ def finish(out, config, data, model, metrics, best, labels, device, log, is_main
         epoch, selection = best_epoch, f"epoch {best_epoch} chosen on {data.select_source}"
     ev = summarize(evaluate_model(chosen, data.evaluate, config, device, config["eval_batch_size"]),
                    data.evaluate.class_names, getattr(model, "attention", None) is not None)
+    probs = predict_probabilities(chosen, data.evaluate, config, device, config["eval_batch_size"])
+    flags = stats.chance_flags(data.evaluate.labels.numpy(), probs.argmax(1).numpy())
     summary = {"accuracy": ev["accuracy"], "accuracy_epoch": epoch, "selection": selection,
                "select": config["select"], "evaluated_on": data.eval_source, "n_evaluated": ev["n"],
                "mean_class_accuracy": ev["mean_class_accuracy"], "macro_f1": ev["macro_f1"],
                "per_class_accuracy": ev["per_class_accuracy"], "per_class_f1": ev["per_class_f1"],
-               "correct": int(round(ev["accuracy"] * ev["n"])),
+               "correct": int(round(ev["accuracy"] * ev["n"])), "n_trained": len(data.train),
+               "balanced_accuracy": flags["balanced_accuracy"], "chance": flags["chance"],
+               "collapsed": flags["collapsed"], "near_chance": flags["near_chance"], "grouping": data.grouping,
                "best_val_acc": best_acc if data.select is not None else None,
                "best_epoch": best_epoch if data.select is not None else None, "val_source": data.select_source,
                "final_val_acc": metrics[-1].get("val_acc") if metrics else None,
@@ -305,9 +375,18 @@ def finish(out, config, data, model, metrics, best, labels, device, log, is_main
                                    f"acc {ev['accuracy']:.3f} on {data.eval_source}")
             if note:
                 log(f"note: {note}")
+        runio.write_metrics(out / "predictions.csv", prediction_rows(
+            data.evaluate, probs, arch=config["arch"], half=config["half"] or "", seed=config["seed"],
+            fold="" if config["fold"] is None else config["fold"] + 1))  # 1-based, as the fold<k> folders
         runio.write_json(out / "summary.json", summary)
         if writer is not None:
             writer.close()
+        if flags["collapsed"]:
+            log(f"warning: every prediction is one class (balanced accuracy {flags['balanced_accuracy']:.3f} = "
+                f"chance {flags['chance']:.3f}): the network has collapsed")
+        elif flags["near_chance"]:
+            log(f"warning: balanced accuracy {flags['balanced_accuracy']:.3f} is within noise of chance "
+                f"{flags['chance']:.3f} (≤ {flags['chance_band']:.3f} for n = {ev['n']})")
         log(f"done: accuracy {ev['accuracy']:.4f} on {data.eval_source} ({selection})"
             + (f"; best val acc {best_acc:.4f} at epoch {best_epoch}" if data.select is not None else "")
             + f"; outputs in {out}")
@@ -334,19 +413,32 @@ def run_all(cfg: dict, out: Path, resume: bool, dist_info=(0, 1), subruns: bool 
     results = []
     for k in range(cfg["seeds"]):
         for fold in (range(cfg["folds"]) if cfg["folds"] > 1 else [None]):
-            sub = out / ((f"fold{fold + 1}_" if fold is not None else "") + f"seed{cfg['seed'] + k}")
-            sub_cfg = dict(cfg, seed=cfg["seed"] + k)
-            if (sub / "summary.json").is_file():
-                runio.check_settings(sub, runio.read_json(sub / "config.json"), sub_cfg)
-                results.append(runio.read_json(sub / "summary.json"))
-                continue
-            results.append(run(sub_cfg, sub, fold=fold, resume=resume, dist_info=dist_info))
+            results.append(run_or_reuse(dict(cfg, seed=cfg["seed"] + k), subrun_dir(out, fold, cfg["seed"] + k),
+                                        fold, resume=resume, dist_info=dist_info, more_epochs=resume))
     summary = aggregate(results, cfg)
     if dist_info[0] == 0:
         runio.write_json(out / "summary.json", summary)
         print(f"{summary['runs']} runs: accuracy {summary['accuracy_mean']:.4f} ± {summary['accuracy_sd']:.4f} "
               f"({summary['selection']})")
     return summary
+
+
+def subrun_dir(out: Path, fold: int | None, seed: int) -> Path:
+    """``out/fold<k>_seed<s>`` (k from 1) or ``out/seed<s>`` without folds."""
+    return Path(out) / ((f"fold{fold + 1}_" if fold is not None else "") + f"seed{seed}")
+
+
+def run_or_reuse(cfg: dict, out: Path, fold: int | None, resume: bool = True, dist_info=(0, 1),
+                 more_epochs: bool = False) -> dict:
+    """One network: the summary of the finished run in ``out`` when it was trained with these settings (a
+    one-line error when not), else trained now (continuing a killed run from its checkpoint when ``resume``).
+    ``more_epochs`` (``--resume RUN --epochs N``): a finished run with fewer epochs is continued to N."""
+    if (out / "summary.json").is_file():
+        saved = runio.read_json(out / "config.json")
+        runio.check_settings(out, saved, cfg, more_epochs=more_epochs)
+        if not (more_epochs and cfg["epochs"] > saved["epochs"]):
+            return runio.read_json(out / "summary.json")
+    return run(cfg, out, fold=fold, resume=resume, dist_info=dist_info)
 
 
 def aggregate(results: list[dict], cfg: dict) -> dict:
@@ -385,7 +477,9 @@ def describe(config, data, model, device) -> str:
 def format_row(row: dict) -> str:
     val = f" val acc {row['val_acc']:.4f}" if "val_acc" in row else ""
     return (f"epoch {row['epoch']}: loss {row['loss']:.4f} (L_w {row['l_w']:.4f} L_F {row['l_f']:.4f} "
-            f"L_C {row['l_c']:.4f}) train acc {row['train_acc']:.4f}{val} relabeled {row['relabeled']} "
+            f"L_C {row['l_c']:.4f}) train acc {row['train_acc']:.4f}{val}"
+            + (f" (vs its re-labels {row['train_acc_relabeled']:.4f})" if row.get("labels_changed_total") else "")
+            + f" relabeled {row['relabeled']} "
             f"w_left {row['w_left']:.3f} w_right {row['w_right']:.3f} lr {row['lr']:.2e} {row['time_s']:.1f}s")
 
 
@@ -418,6 +512,6 @@ def _tensorboard_row(writer, row, epoch):
 
 
 if __name__ == "__main__":
-    from recognition.train_cli import main
+    from recognition.train_cli import main  # train_cli never imports this module back: each module loads once
 
-    sys.exit(main())
+    sys.exit(main(run_all))

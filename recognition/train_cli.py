@@ -1,6 +1,15 @@
 """``python -m recognition.train``: the command line of the training loop (parse, check, run, exit code).
 
 User mistakes are one line on stderr and exit code 2; exit 0 only when the run (or every sub-run) finished.
+This module never imports ``recognition.train``: ``python -m recognition.train`` runs train.py as
+``__main__`` and hands its ``run_all`` to ``main``, so every module is imported once (no second copy of
+train.py under its own name).
+
+``--resume RUN`` with other flags (docs/recognition.md, "Resuming"): settings that decide the run's numbers
+must equal the saved ones (a one-line error names the setting and both values); ``--epochs`` may grow when
+the run's schedule does not depend on the number of epochs, ``--seeds`` may grow for a run with seed folders
+(finished seeds are kept); ``--device``, ``--compile``, ``--eval-batch-size`` and ``--data`` (checked
+against the saved data digest) describe this machine and are applied.
 """
 from __future__ import annotations
 
@@ -11,7 +20,6 @@ from pathlib import Path
 
 import torch
 
-from recognition import train
 from recognition.config import DEFAULTS, complete
 from recognition.data import DATASETS, STIMULUS_ROWS
 from recognition.errors import UserError
@@ -19,6 +27,8 @@ from recognition.model import ARCHS, VARIANTS
 from recognition.optim import SCHEDULES
 from recognition.runio import read_json
 
+DESCRIPTION = ("Train HSAW (or a plain AlexNet/ResNet18) on a face dataset; --folds/--seeds repeat it "
+               "(cross-validation), --resume continues a run. See docs/recognition.md.")
 EXAMPLES = """examples:
   python -m recognition.train --dataset fer2013 --data data/fer2013.csv --variant hsaw --out runs/hsaw
   python -m recognition.train --dataset fer2013 --data data/fer2013.csv --half left --out runs/left     # Table 3
@@ -31,7 +41,7 @@ EXAMPLES = """examples:
 
 def parser() -> argparse.ArgumentParser:
     d = DEFAULTS
-    ap = argparse.ArgumentParser(prog="python -m recognition.train", description=train.__doc__, epilog=EXAMPLES,
+    ap = argparse.ArgumentParser(prog="python -m recognition.train", description=DESCRIPTION, epilog=EXAMPLES,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dataset", choices=DATASETS, default=d["dataset"])
     ap.add_argument("--data", help="fer2013.csv / dataset folder / stimuli manifest.csv / synthetic spec n=512,size=48")
@@ -64,7 +74,9 @@ def parser() -> argparse.ArgumentParser:
                     help="reported accuracy: final epoch (default) or the epoch chosen on a nested inner split")
     ap.add_argument("--stimulus-rows", choices=STIMULUS_ROWS, default=d["stimulus_rows"],
                     help="stimuli: as-shot (one image per photo and half, default) or all (mirror copies too)")
-    ap.add_argument("--relabel-start", type=int, default=d["relabel_start"])
+    ap.add_argument("--relabel-start", type=_relabel_start, default=d["relabel_start"],
+                    help="epoch from which §4.5 re-labels (the paper: 20), or auto (default): once the model beats "
+                    "the majority class by a margin, and not in the first 40%% of epochs")
     ap.add_argument("--alpha", type=float, default=d["alpha"])
     ap.add_argument("--beta", type=float, default=d["beta"])
     ap.add_argument("--gamma", type=float, default=d["gamma"])
@@ -82,16 +94,83 @@ def parser() -> argparse.ArgumentParser:
     return ap
 
 
+def _relabel_start(text: str):
+    if text == "auto":
+        return "auto"
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: an epoch number or auto") from None
+
+
+# --resume: what may differ from the saved run (the machine's), what may grow, what is never compared (--out)
+MACHINE = ("device", "compile", "eval_batch_size", "data")
+GROWS = ("epochs", "seeds")
+
+
+def given_flags(argv) -> dict:
+    """The options the user typed (argparse's defaults left out), by config key."""
+    ap = parser()
+    for action in ap._actions:
+        action.default = argparse.SUPPRESS
+    given = vars(ap.parse_args(argv))
+    if "separate_backbones" in given:
+        given["shared_backbone"] = not given.pop("separate_backbones")
+    return given
+
+
+def resume_config(out: Path, saved: dict, given: dict) -> dict:
+    """The saved settings with the given flags applied where they may change; a one-line error otherwise."""
+    where = f"--resume {out}"
+    cfg = dict(DEFAULTS, **{k: saved[k] for k in DEFAULTS if k in saved})
+    for key, value in given.items():
+        flag = "--" + key.replace("_", "-")
+        if key in ("resume",):
+            continue
+        if key == "out":
+            if Path(value).resolve() != out.resolve():
+                raise UserError(f"{where}: --out {value} is not the run's folder; drop --out (a resumed run writes "
+                                "where it started)")
+            continue
+        if key in MACHINE:
+            cfg[key] = value
+            continue
+        now = saved.get(key, DEFAULTS.get(key))
+        if value == now or (key in ("lr", "schedule") and value == saved.get(f"{key}_used")):
+            continue
+        if key in GROWS and isinstance(now, int) and value > now:
+            _check_growth(out, saved, key, value)
+            cfg[key] = value
+            continue
+        why = {"epochs": "fewer epochs than the run was started with",
+               "seeds": "finished seeds are never dropped",
+               "folds": "another number of folds would re-partition every fold's photos"}.get(key, "")
+        if now is None and saved.get(f"{key}_used") is not None:
+            now = saved[f"{key}_used"]  # what the run decided for an unset flag (lr, schedule)
+        raise UserError(f"{where}: {flag} {value!r} differs from the run's {key}={now!r}"
+                        f"{' (' + why + ')' if why else ''}; resume without {flag}, or start a new run with "
+                        "another --out")
+    return cfg
+
+
+def _check_growth(out: Path, saved: dict, key: str, value: int) -> None:
+    where = f"--resume {out}"
+    if key == "seeds" and saved.get("folds", 1) <= 1 and saved.get("seeds", 1) <= 1:
+        raise UserError(f"{where}: --seeds {value}: this is a single run (no seed<s> folders); start a run with "
+                        f"--seeds {value} and another --out")
+    if key == "epochs" and saved.get("schedule_used", "paper") != "paper":
+        raise UserError(f"{where}: --epochs {value}: the run's {saved.get('schedule_used')} schedule was laid out "
+                        f"for {saved['epochs']} epochs (more would change the learning rates it already used); "
+                        f"start a new run with --epochs {value}")
+
+
 def parse_args(argv=None) -> tuple[dict, Path, bool]:
     a = parser().parse_args(argv)
     if a.resume:
         out = Path(a.resume)
         if not (out / "config.json").is_file():
             raise UserError(f"--resume {out}: no config.json there (not a run folder)")
-        saved = read_json(out / "config.json")
-        cfg = dict(DEFAULTS, **{k: saved[k] for k in DEFAULTS if k in saved})
-        if a.compile is not None:
-            cfg["compile"] = a.compile
+        cfg = resume_config(out, read_json(out / "config.json"), given_flags(argv))
         cfg["device"] = a.device  # the machine's, not the saved one's
         return complete(cfg), out, True
     if a.dataset == "synthetic" and not a.data:
@@ -103,7 +182,8 @@ def parse_args(argv=None) -> tuple[dict, Path, bool]:
     return complete(cfg), Path(a.out), False
 
 
-def main(argv=None) -> int:
+def main(run_all, argv=None) -> int:
+    """``run_all``: recognition.train.run_all (passed in by train.py's ``__main__``; see the module docstring)."""
     try:
         cfg, out, resume = parse_args(argv)
         rank, world, local = (int(os.environ.get(k, dflt)) for k, dflt in
@@ -119,7 +199,7 @@ def main(argv=None) -> int:
             dist.init_process_group(backend="nccl" if cuda else "gloo")
         if not resume and ((out / "checkpoint_last.pt").exists() or (out / "summary.json").exists()):
             raise UserError(f"{out} already holds a run; use --resume {out} or another --out")
-        summary = train.run_all(cfg, out, resume, dist_info=(rank, world))
+        summary = run_all(cfg, out, resume, dist_info=(rank, world))
         if world > 1:
             import torch.distributed as dist
 
@@ -133,6 +213,3 @@ def main(argv=None) -> int:
         return 2
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())

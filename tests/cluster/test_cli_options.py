@@ -33,3 +33,18 @@ def test_power_refuses_to_mix_two_plans_in_one_output_folder(tmp_path, capsys):
     # more simulations (or sizes) with the same settings extend the plan: the finished ones are kept
     assert power.main([*argv[:4], "4", *argv[5:]]) == 0
     assert "2 of 4 task(s) already in" in capsys.readouterr().err
+
+
+def test_table2_with_a_scheduler_that_does_not_answer_is_one_line(tmp_path, capsys, monkeypatch):
+    pytest.importorskip("distributed")
+    from halfface import execution
+    from recognition import table2
+
+    from ..recognition.stimuli_fixture import write_manifest
+
+    monkeypatch.setattr(execution, "CONNECT_TIMEOUT", "2s")
+    manifest = write_manifest(tmp_path / "stim", photos_per_emotion=1, size=32)
+    assert table2.main(["--data", str(manifest), "--arch", "resnet18", "--folds", "2", "--seeds", "1", "--epochs", "1",
+                        "--device", "cpu", "--out", str(tmp_path / "t2"), "--scheduler", "tcp://127.0.0.1:9"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --scheduler tcp://127.0.0.1:9: no Dask scheduler answered") and err.count("\n") == 1

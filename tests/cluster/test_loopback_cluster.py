@@ -154,3 +154,22 @@ def test_calibration_studies_on_the_cluster_give_the_same_p_values_as_here(clust
                             backend=Backend(scheduler=cluster.address, progress=False))
     assert list(there["seed"]) == [500, 501]
     assert (tmp_path / "there" / "pvalues_null.csv").read_bytes() == (tmp_path / "here" / "pvalues_null.csv").read_bytes()
+
+
+def test_table2_on_two_dask_workers_and_two_processes_gives_the_same_accuracies_and_predictions_as_one_process(
+        cluster, tmp_path):
+    from recognition import table2
+
+    from ..recognition.stimuli_fixture import write_manifest
+
+    manifest = write_manifest(tmp_path / "stim", photos_per_emotion=2, size=48)
+    argv = ["--data", str(manifest), "--arch", "resnet18", "--folds", "2", "--seeds", "2", "--epochs", "1",
+            "--image-size", "32", "--batch-size", "8", "--device", "cpu"]
+    assert table2.main([*argv, "--out", str(tmp_path / "local")]) == 0
+    assert table2.main([*argv, "--out", str(tmp_path / "jobs2"), "--jobs", "2"]) == 0
+    assert table2.main([*argv, "--out", str(tmp_path / "dask"), "--scheduler", cluster.address]) == 0
+    assert "8 task(s): 8 computed on Dask cluster" in (tmp_path / "dask" / "table2.log").read_text()
+    # every network's accuracy and every out-of-fold prediction (probabilities to 6 decimals) are the same
+    for other in ("jobs2", "dask"):
+        for file in ("runs.csv", "predictions.csv"):
+            assert (tmp_path / other / file).read_bytes() == (tmp_path / "local" / file).read_bytes(), (other, file)

@@ -45,3 +45,10 @@ def tiny_run(tmp_path_factory) -> Path:
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert json.loads((out / "summary.json").read_text())["epochs"] == 2
     return out
+
+
+def train_main(argv: list[str]) -> int:
+    """``python -m recognition.train ARGV`` in this process (train.py's ``__main__`` passes run_all the same way)."""
+    from recognition import train, train_cli
+
+    return train_cli.main(train.run_all, argv)

@@ -38,8 +38,11 @@ def photo(emotion_index: int, size: int, seed: int) -> np.ndarray:
 
 
 def write_manifest(out: Path, photos_per_emotion: int = 2, size: int = 64, mirrored_copies: bool = False,
-                   emotions=EMOTIONS) -> Path:
-    """Build OUT/manifest.csv + OUT/stimuli/*.png + OUT/landmarks/*.csv; returns the manifest path."""
+                   emotions=EMOTIONS, identities: int | None = None) -> Path:
+    """Build OUT/manifest.csv + OUT/stimuli/*.png + OUT/landmarks/*.csv; returns the manifest path.
+
+    Photo i of every emotion is posed by ``id{i % identities}`` (default: one poser per photo index, so each
+    poser shows every emotion); ``identities=0`` leaves the identity column empty."""
     (out / "stimuli").mkdir(parents=True, exist_ok=True)
     (out / "landmarks").mkdir(exist_ok=True)
     rows = []
@@ -66,7 +69,7 @@ def write_manifest(out: Path, photos_per_emotion: int = 2, size: int = 64, mirro
                 name = f"stimuli/{pid}_visible-{half}{'_mirror' if copy else ''}.png"
                 Image.fromarray(stim).save(out / name)
                 rows.append(dict(stimulus=name, source=f"{pid}.jpg", photo_id=pid, emotion=emotion, gender="female",
-                                 identity=f"id{i}", visible_half=half, visible_image_side=side, midline_x=m,
+                                 identity="" if identities == 0 else f"id{i % (identities or photos_per_emotion)}", visible_half=half, visible_image_side=side, midline_x=m,
                                  mirrored=copy, landmarks_file=f"landmarks/{pid}.csv", detector="test",
                                  mirror_copy=copy))  # as stimuli build --with-mirrored writes them
     with open(out / "manifest.csv", "w", newline="") as f:

@@ -75,12 +75,17 @@ def test_train_resume_evaluate_predict_bench_and_table2_without_the_optional_lib
     assert bench.returncode == 0, bench.stderr[-3000:]
     assert "speed-up" in bench.stdout
 
-    manifest = write_manifest(tmp_path / "stim", photos_per_emotion=1, size=40)
+    manifest = write_manifest(tmp_path / "stim", photos_per_emotion=1, size=40, identities=0)
     t2 = bare("recognition.table2", "--data", manifest, "--arch", "resnet18", "--folds", "2", "--seeds", "1",
               "--epochs", "1", "--image-size", "32", "--batch-size", "8", "--device", "cpu", "--out", tmp_path / "t2")
     assert t2.returncode == 0, t2.stderr[-3000:]
     assert (tmp_path / "t2" / "table2.md").is_file() and not (tmp_path / "t2" / "fig4.png").exists()
     assert "fig4.png not drawn" in (tmp_path / "t2" / "table2.log").read_text()
+    # the statistics need no scipy: McNemar by math.comb, the t's p by the closed form
+    [comp] = json.loads((tmp_path / "t2" / "table2.json").read_text())["comparisons"]
+    assert comp["photos"] == 7 and 0 <= comp["mcnemar"]["p"] <= 1
+    assert "grouped by photo: the identity column is empty" in (tmp_path / "t2" / "table2.md").read_text()
+    assert len((tmp_path / "t2" / "predictions.csv").read_text().splitlines()) == 1 + 14
 
     ex = bare("recognition.export", run / "checkpoint_last.pt", "--onnx", tmp_path / "m.onnx")
     assert ex.returncode == 2 and "pip install -e '.[export]'" in ex.stderr and ex.stderr.count("\n") == 1

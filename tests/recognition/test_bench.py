@@ -14,10 +14,10 @@ def test_cpu_bench_times_naive_and_ours_at_both_sizes_and_writes_json(tmp_path, 
     out = tmp_path / "bench.json"
     code = bench.main(["--image-size", "64", "--reduced-size", "40", "--steps", "2", "--warmup", "1",
                        "--batch-size", "4", "--naive-batch-size", "4", "--workers", "0", "--device", "cpu",
-                       "--json", str(out)])
+                       "--threads", "1", "--json", str(out)])
     assert code == 0
     r = json.loads(out.read_text())
-    assert r["device"] == "cpu" and r["variant"] == "hsaw"
+    assert r["device"] == "cpu" and r["variant"] == "hsaw" and r["threads"] == 1
     for block, size in ((r, 64), (r["reduced"], 40)):
         assert block["image_size"] == size
         naive, ours = block["naive"], block["ours"]
@@ -27,8 +27,14 @@ def test_cpu_bench_times_naive_and_ours_at_both_sizes_and_writes_json(tmp_path, 
         assert ours["peak_memory_bytes"] > 10 * 2**20 and "RSS" in ours["memory_kind"]
         assert naive["precision"].startswith("fp32") and ours["compile"] is False
         assert ours["faces_per_s"] == pytest.approx(8 / ours["seconds"])
-        assert block["augment_only"]["faces_per_s"] > 0
-    assert "->" in capsys.readouterr().out
+        assert block["augment_only"]["faces_per_s"] > 0 and block["augment_only"]["warmup_calls"] >= 1
+        # the like-for-like row: ours at the naive batch, fp32, no compile, beside the tuned row
+        like = block["like_for_like"]
+        assert like["batch_size"] == like["ours"]["batch_size"] == naive["batch_size"]
+        assert like["ours"]["precision"] == naive["precision"] == "fp32 (TF32 off)" and like["ours"]["compile"] is False
+        assert like["ratio"] == pytest.approx(like["ours"]["faces_per_s"] / naive["faces_per_s"])
+    printed = capsys.readouterr().out
+    assert "like for like (batch 4 both, fp32 (TF32 off) both, no compile)" in printed and "tuned (" in printed
 
 
 def test_naive_dataset_masks_the_half_at_the_nose_per_sample():

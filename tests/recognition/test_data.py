@@ -5,7 +5,7 @@ import torch
 from PIL import Image
 
 from recognition.data import FER2013_CLASSES, DataError, MissingSplitError, load_faceset, synthetic_faceset
-from recognition.splits import stratified_folds, stratified_holdout
+from recognition.splits import grouped_stratified_folds, stratified_holdout
 
 
 def _pixels(seed, n=48 * 48):
@@ -94,11 +94,11 @@ def test_kaggle_test_folder_without_prefixes_is_never_used_to_select_models(tmp_
     with pytest.raises(MissingSplitError, match="no PublicTest_\\* files, so test/ is the test set"):
         load_faceset("fer2013", tmp_path, "val")
     assert len(load_faceset("fer2013", tmp_path, "test")) == 4
-    from recognition import train_cli
+    from .conftest import train_main
     out = tmp_path / "run"
-    assert train_cli.main(["--dataset", "fer2013", "--data", str(tmp_path), "--midline", "center", "--arch",
-                           "resnet18", "--image-size", "48", "--epochs", "1", "--batch-size", "8", "--no-compile",
-                           "--val-fraction", "0.3", "--device", "cpu", "--out", str(out)]) == 0
+    assert train_main(["--dataset", "fer2013", "--data", str(tmp_path), "--midline", "center", "--arch",
+                       "resnet18", "--image-size", "48", "--epochs", "1", "--batch-size", "8", "--no-compile",
+                       "--val-fraction", "0.3", "--device", "cpu", "--out", str(out)]) == 0
     import json
     cfg = json.loads((out / "config.json").read_text())
     assert cfg["val_source"].startswith("stratified 30% of train") and "test set" in cfg["val_source"]
@@ -110,10 +110,10 @@ def test_a_val_split_identical_to_the_test_split_stops_the_run(tmp_path, capsys)
     for split in ("train", "val", "test"):
         for k in range(4):
             _png(tmp_path / split / ("a" if k % 2 else "b") / f"{k}.png", k if split != "train" else 50 + k)
-    from recognition import train_cli
-    assert train_cli.main(["--dataset", "folder", "--data", str(tmp_path), "--midline", "center", "--arch",
-                           "resnet18", "--image-size", "48", "--epochs", "1", "--no-compile", "--device", "cpu",
-                           "--out", str(tmp_path / "run")]) == 2
+    from .conftest import train_main
+    assert train_main(["--dataset", "folder", "--data", str(tmp_path), "--midline", "center", "--arch",
+                       "resnet18", "--image-size", "48", "--epochs", "1", "--no-compile", "--device", "cpu",
+                       "--out", str(tmp_path / "run")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "val and test splits hold the same 4 images" in err
 
@@ -189,7 +189,7 @@ def test_synthetic_faces_are_deterministic_balanced_and_split_dependent():
 
 def test_stratified_folds_partition_every_sample_once_with_balanced_classes():
     labels = torch.tensor([0] * 10 + [1] * 20 + [2] * 5)
-    folds = stratified_folds(labels, 5, seed=1)
+    folds = grouped_stratified_folds(labels, np.arange(35), 5, seed=1)
     together = np.sort(np.concatenate(folds))
     np.testing.assert_array_equal(together, np.arange(35))
     for f in folds:

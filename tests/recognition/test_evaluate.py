@@ -89,15 +89,14 @@ def test_evaluate_and_summary_report_per_class_and_macro_metrics(tiny_run, tmp_p
 def test_evaluate_defaults_to_the_stimuli_split_and_the_checkpoints_midline(tmp_path):
     # --help said "default val; stimuli: train" but the default was val for stimuli too (an error); and a model
     # trained with --midline center needed --midline center again to be evaluated at all
-    from recognition import train_cli
-
+    from .conftest import train_main
     from .stimuli_fixture import write_manifest
 
     manifest = write_manifest(tmp_path / "stim", photos_per_emotion=2, size=48)
     stim_run = tmp_path / "stim_run"
-    assert train_cli.main(["--dataset", "stimuli", "--data", str(manifest), "--half", "left", "--image-size", "32",
-                           "--batch-size", "8", "--epochs", "1", "--no-compile", "--device", "cpu",
-                           "--out", str(stim_run)]) == 0
+    assert train_main(["--dataset", "stimuli", "--data", str(manifest), "--half", "left", "--image-size", "32",
+                       "--batch-size", "8", "--epochs", "1", "--no-compile", "--device", "cpu",
+                       "--out", str(stim_run)]) == 0
     proc = run_module("recognition.evaluate", [str(stim_run / "checkpoint_last.pt"), "--dataset", "stimuli",
                                                "--data", str(manifest), "--device", "cpu"])
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -105,9 +104,9 @@ def test_evaluate_defaults_to_the_stimuli_split_and_the_checkpoints_midline(tmp_
     assert res["split"] == "train" and res["n"] == 14  # the 14 photos' left halves
 
     center_run = tmp_path / "center_run"
-    assert train_cli.main(["--dataset", "fer2013", "--data", str(_fer_csv(tmp_path / "fer.csv")), "--midline",
-                           "center", "--image-size", "48", "--batch-size", "8", "--epochs", "1", "--max-steps", "1",
-                           "--no-compile", "--device", "cpu", "--out", str(center_run)]) == 0
+    assert train_main(["--dataset", "fer2013", "--data", str(_fer_csv(tmp_path / "fer.csv")), "--midline",
+                       "center", "--image-size", "48", "--batch-size", "8", "--epochs", "1", "--max-steps", "1",
+                       "--no-compile", "--device", "cpu", "--out", str(center_run)]) == 0
     proc = run_module("recognition.evaluate", [str(center_run / "checkpoint_last.pt"), "--dataset", "fer2013",
                                                "--data", str(tmp_path / "fer.csv"), "--device", "cpu"])
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -126,3 +125,15 @@ def _fer_csv(path):
             lines.append(f"{k % 7},{' '.join(map(str, rng.integers(0, 256, 48 * 48)))},{usage}")
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+def test_the_confusion_matrix_title_names_the_split_it_was_measured_on(tiny_run, tmp_path, monkeypatch, capsys):
+    from recognition import evaluate
+
+    titles = []
+    monkeypatch.setattr(evaluate, "write_confusion", lambda out, stem, summary, title="": titles.append((stem, title)))
+    assert evaluate.main([str(tiny_run / "checkpoint_last.pt"), "--dataset", "synthetic", "--data",
+                          "n=32,size=48,classes=4,seed=1", "--split", "train", "--out", str(tmp_path),
+                          "--device", "cpu"]) == 0
+    [(stem, title)] = titles
+    assert stem == "confusion_train" and "synthetic train split" in title and "accuracy" in title

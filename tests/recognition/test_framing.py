@@ -109,7 +109,7 @@ def test_a_model_trained_on_stimuli_sees_a_photo_covered_like_a_stimulus(astrona
     """Framing from the builder's landmark files; the trained half is cut at the nose, the other half white."""
     from recognition.config import complete
     from recognition.prepare import run_data
-    manifest = write_manifest(tmp_path / "stim", photos_per_emotion=1, size=64)
+    manifest = write_manifest(tmp_path / "stim", photos_per_emotion=1, size=64, identities=0)  # folds by photo
     cfg = complete(dict(dataset="stimuli", data=str(manifest), half="left", image_size=32, folds=2, device="cpu"))
     data = run_data(cfg, fold=0)
     fr = data.framing

@@ -74,7 +74,7 @@ def test_a_non_face_image_gets_a_one_line_error_and_a_non_zero_exit(checkpoint, 
     assert f"error: {blank}: no face found (dlib)" in err and f"error: {broken}: cannot read image" in err
     assert err.count("\n") == 2
     [line] = out.splitlines()  # the good image is still predicted
-    assert line.startswith(f"{astronaut_png}: ") and "w_left" in line
+    assert line.startswith(f"{astronaut_png}: face found (dlib) | ") and "w_left" in line
 
 
 def test_crops_without_detection_fall_back_to_the_centre_and_say_so(checkpoint, tmp_path, capsys):
@@ -83,7 +83,10 @@ def test_crops_without_detection_fall_back_to_the_centre_and_say_so(checkpoint, 
     Image.fromarray(np.random.default_rng(0).integers(0, 256, (48, 48), dtype=np.uint8)).save(crop)
     assert predict.main([str(checkpoint), str(crop), "--detector", "none", "--json"]) == 0
     [r] = json.loads(capsys.readouterr().out)
-    assert r["nose_found"] is False and r["nose_xy"] == [23.5, 23.5]
+    assert r["nose_found"] is False and r["nose_xy"] == [23.5, 23.5] and r["face_found"] is False
+    assert predict.main([str(checkpoint), str(crop), "--detector", "none"]) == 0
+    [line] = capsys.readouterr().out.splitlines()
+    assert line.startswith(f"{crop}: no face detection (--detector none: taken as a face crop)")
 
 
 def test_a_missing_checkpoint_is_a_user_error(tmp_path, astronaut_png, capsys):

@@ -8,9 +8,7 @@ import torch
 from PIL import Image
 from torchvision.models import resnet18
 
-from recognition import train_cli
-
-from .conftest import TINY_TRAIN_ARGS, run_module
+from .conftest import TINY_TRAIN_ARGS, run_module, train_main
 
 
 def _hub_with_resnet18(root):
@@ -54,7 +52,7 @@ ONE_EPOCH = ["--dataset", "folder", "--arch", "resnet18", "--image-size", "40", 
 def _started_run(tmp_path, *extra):
     """A one-epoch folder-dataset run (resuming it goes through every check a half-finished run meets)."""
     data, out = _folder(tmp_path / "data"), tmp_path / "run"
-    assert train_cli.main([*ONE_EPOCH, *extra, "--data", str(data), "--out", str(out)]) == 0
+    assert train_main([*ONE_EPOCH, *extra, "--data", str(data), "--out", str(out)]) == 0
     return data, out
 
 
@@ -63,7 +61,7 @@ def test_resume_on_changed_data_is_refused_in_one_line(tmp_path, capsys):
     config_before = (out / "config.json").read_text()
     Image.fromarray(np.zeros((40, 40), np.uint8)).save(data / "a" / "1.png")  # one image replaced
     capsys.readouterr()
-    assert train_cli.main(["--resume", str(out)]) == 2
+    assert train_main(["--resume", str(out)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: --resume") and "is not the data this run started with" in err
     assert err.count("\n") == 1 and (out / "config.json").read_text() == config_before
@@ -75,7 +73,7 @@ def test_a_checkpoint_that_does_not_fit_the_saved_schedule_is_a_one_line_error(t
     cfg["schedule_used"] = "paper"  # the checkpoint holds OneCycle's state (the old bug: KeyError 'lr_lambdas')
     (out / "config.json").write_text(json.dumps(cfg))
     capsys.readouterr()
-    assert train_cli.main(["--resume", str(out)]) == 2
+    assert train_main(["--resume", str(out)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: --resume") and "does not fit the run's saved config" in err
     assert err.count("\n") == 1 and "Traceback" not in err
@@ -86,7 +84,7 @@ def test_resume_of_a_run_without_its_schedule_in_config_is_refused(tmp_path, cap
     cfg = json.loads((out / "config.json").read_text())
     del cfg["schedule_used"]
     (out / "config.json").write_text(json.dumps(cfg))
-    assert train_cli.main(["--resume", str(out)]) == 2
+    assert train_main(["--resume", str(out)]) == 2
     assert "lacks schedule_used" in capsys.readouterr().err
 
 
@@ -96,7 +94,7 @@ def test_a_run_started_from_imagenet_weights_resumes_after_the_weights_file_is_g
     _, out = _started_run(tmp_path, "--pretrained", str(weights))
     assert json.loads((out / "config.json").read_text())["pretrained_used"] == str(weights)
     weights.unlink()
-    assert train_cli.main(["--resume", str(out)]) == 0, capsys.readouterr().err
+    assert train_main(["--resume", str(out)]) == 0, capsys.readouterr().err
     assert json.loads((out / "summary.json").read_text())["pretrained"] == str(weights)
 
 
@@ -116,3 +114,59 @@ def test_resume_continues_a_killed_cross_validation(tmp_path):
     assert summary["runs"] == 2 and summary["folds"] == 2
     assert [r["accuracy_epoch"] for r in summary["per_run"]] == [2, 2]
     assert sum(r["n_evaluated"] for r in summary["per_run"]) == 32  # each sample held out once
+
+
+def test_resume_with_a_changed_learning_rate_is_refused_in_one_line_naming_both_values(tmp_path, capsys):
+    _, out = _started_run(tmp_path)
+    before = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
+    capsys.readouterr()
+    assert train_main(["--resume", str(out), "--epochs", "1", "--lr", "0.5", "--batch-size", "4"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: --resume {out}: --lr 0.5 differs from the run's lr=0.01") and err.count("\n") == 1
+    assert {p.name: p.stat().st_mtime_ns for p in out.iterdir()} == before  # nothing trained or rewritten
+    assert train_main(["--resume", str(out), "--batch-size", "8"]) == 2
+    assert "--batch-size 8 differs from the run's batch_size=4" in capsys.readouterr().err
+    # the flags that are the run's own values, or describe this machine, are fine
+    assert train_main(["--resume", str(out), "--lr", "0.01", "--batch-size", "4", "--device", "cpu"]) == 0
+
+
+def test_resume_with_more_epochs_continues_a_constant_schedule_run_and_refuses_fewer(tmp_path, capsys):
+    _, out = _started_run(tmp_path)
+    first = (out / "metrics.csv").read_text().splitlines()
+    assert train_main(["--resume", str(out), "--epochs", "2"]) == 0
+    rows = (out / "metrics.csv").read_text().splitlines()
+    assert len(rows) == 3 and rows[1] == first[1]  # epoch 1 kept, epoch 2 trained on top
+    assert json.loads((out / "summary.json").read_text())["accuracy_epoch"] == 2
+    assert json.loads((out / "config.json").read_text())["epochs"] == 2
+    assert "continuing the run beyond its 1 epochs" in (out / "train.log").read_text()
+    capsys.readouterr()
+    assert train_main(["--resume", str(out), "--epochs", "1"]) == 2
+    assert "fewer epochs" in capsys.readouterr().err
+
+
+def test_more_epochs_on_a_onecycle_run_is_refused_because_its_schedule_depends_on_them(tmp_path, capsys):
+    _, out = _started_run(tmp_path, "--schedule", "onecycle")
+    capsys.readouterr()
+    assert train_main(["--resume", str(out), "--epochs", "3"]) == 2
+    err = capsys.readouterr().err
+    assert "onecycle schedule was laid out for 1 epochs" in err and err.count("\n") == 1
+
+
+def test_resume_of_a_cross_validation_with_more_seeds_adds_them_and_keeps_the_finished_ones(tmp_path, capsys):
+    out = tmp_path / "cv"
+    args = ["--dataset", "synthetic", "--data", "n=24,size=40,classes=3,seed=1", "--arch", "resnet18",
+            "--image-size", "32", "--batch-size", "8", "--epochs", "1", "--folds", "2", "--no-compile",
+            "--device", "cpu", "--out", str(out)]
+    assert train_main(args) == 0
+    stamp = (out / "fold1_seed0" / "summary.json").stat().st_mtime_ns
+    assert train_main(["--resume", str(out), "--seeds", "2"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["seeds"] == 2 and summary["runs"] == 4 and len(summary["accuracy_per_seed"]) == 2
+    assert (out / "fold2_seed1" / "summary.json").is_file()
+    assert (out / "fold1_seed0" / "summary.json").stat().st_mtime_ns == stamp  # reused, not retrained
+    assert json.loads((out / "config.json").read_text())["seeds"] == 2
+    capsys.readouterr()
+    assert train_main(["--resume", str(out), "--seeds", "1"]) == 2
+    assert "finished seeds are never dropped" in capsys.readouterr().err
+    assert train_main(["--resume", str(out), "--folds", "3"]) == 2
+    assert "re-partition" in capsys.readouterr().err

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from recognition.errors import DataError
-from recognition.splits import grouped_holdout, grouped_stratified_folds, stratified_folds
+from recognition.splits import grouped_holdout, grouped_stratified_folds
 
 
 def _photos(n_per_class=5, classes=7, halves=2):
@@ -34,11 +34,41 @@ def test_different_seeds_give_different_partitions_and_the_same_seed_the_same():
     assert not all(np.array_equal(x, y) for x, y in zip(a, c))
 
 
-def test_without_groups_the_folds_are_the_plain_stratified_folds():
+def test_without_groups_every_sample_is_its_own_group_and_classes_spread_evenly():
     labels = np.array([0] * 10 + [1] * 20 + [2] * 5)
-    plain = stratified_folds(labels, 5, seed=1)
-    grouped = grouped_stratified_folds(labels, np.arange(35), 5, seed=1)
-    assert all(np.array_equal(x, y) for x, y in zip(plain, grouped))
+    folds = grouped_stratified_folds(labels, np.arange(35), 5, seed=1)
+    np.testing.assert_array_equal(np.sort(np.concatenate(folds)), np.arange(35))
+    assert all(np.bincount(labels[f], minlength=3).tolist() == [2, 4, 1] for f in folds)
+
+
+def _posers(n_posers=12, photos_each=7, seed=0):
+    """A lab set where every poser shows several emotions (labels per photo, identity per photo)."""
+    rng = np.random.default_rng(seed)
+    labels, ids = [], []
+    for p in range(n_posers):
+        labels += list(rng.permutation(7)[:photos_each])
+        ids += [f"poser{p}"] * photos_each
+    return np.array(labels), np.array(ids)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_posers_with_several_emotions_each_stay_in_one_fold_and_classes_stay_balanced(seed):
+    labels, ids = _posers(n_posers=12, photos_each=5, seed=seed)
+    folds = grouped_stratified_folds(labels, ids, 4, seed=seed)
+    np.testing.assert_array_equal(np.sort(np.concatenate(folds)), np.arange(len(labels)))
+    seen = {}
+    for k, f in enumerate(folds):
+        for p in set(ids[f]):
+            assert seen.setdefault(p, k) == k  # one poser, one fold
+        assert len(set(ids[f])) == 3  # 12 posers of 5 photos: the greedy rule fills folds evenly
+    # each class spread over the folds close to evenly: no fold holds more than half of a class
+    counts = np.array([np.bincount(labels[f], minlength=7) for f in folds])
+    assert (counts.max(0) <= np.ceil(counts.sum(0) / 2)).all()
+    # the partition does not depend on the posers' names, only on who posed which photo
+    renamed = np.array([f"x{hash(p) % 997}_{p[::-1]}" for p in ids])
+    again = grouped_stratified_folds(labels, renamed, 4, seed=seed)
+    as_sets = lambda fs: sorted(tuple(sorted(set(ids[f]))) for f in fs)  # noqa: E731
+    assert len(as_sets(again)) == 4 and all(len(s) == 3 for s in as_sets(again))
 
 
 def test_more_folds_than_photos_is_refused_with_the_count():

@@ -7,11 +7,11 @@ import signal
 import pytest
 import torch
 
-from recognition import optim, train_cli
+from recognition import optim
 from recognition.config import DEFAULTS
 from recognition.data import synthetic_faceset
 
-from .conftest import TINY_TRAIN_ARGS, run_module
+from .conftest import TINY_TRAIN_ARGS, run_module, train_main
 
 
 def _metrics(run_dir):
@@ -82,9 +82,9 @@ def test_resume_after_sigkill_ends_with_the_same_metrics_and_weights(tiny_run, t
 
 def test_folds_without_groups_report_each_held_out_folds_final_epoch(tmp_path):
     out = tmp_path / "cv"
-    rc = train_cli.main(["--dataset", "synthetic", "--data", "n=16,size=48,classes=2", "--image-size", "48",
-                         "--batch-size", "8", "--epochs", "1", "--folds", "2", "--seeds", "1", "--no-compile",
-                         "--out", str(out)])
+    rc = train_main(["--dataset", "synthetic", "--data", "n=16,size=48,classes=2", "--image-size", "48",
+                     "--batch-size", "8", "--epochs", "1", "--folds", "2", "--seeds", "1", "--no-compile",
+                     "--out", str(out)])
     assert rc == 0
     subs = sorted(p.name for p in out.iterdir() if p.is_dir())
     assert subs == ["fold1_seed0", "fold2_seed0"]
@@ -129,7 +129,7 @@ def test_onecycle_optimizer_is_nesterov_and_paper_optimizer_is_constant():
 ])
 def test_user_errors_are_one_line_with_exit_code_2(argv, message, tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    assert train_cli.main(argv) == 2
+    assert train_main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: ") and message in err and "\n" not in err
 
@@ -137,12 +137,69 @@ def test_user_errors_are_one_line_with_exit_code_2(argv, message, tmp_path, caps
 def test_missing_midline_cache_says_how_to_build_it(tmp_path, capsys):
     px = " ".join(["9"] * 2304)
     (tmp_path / "fer2013.csv").write_text(f'emotion,pixels,Usage\n0,"{px}",Training\n1,"{px}",PublicTest\n')
-    assert train_cli.main(["--dataset", "fer2013", "--data", str(tmp_path / "fer2013.csv"), "--out",
+    assert train_main(["--dataset", "fer2013", "--data", str(tmp_path / "fer2013.csv"), "--out",
                        str(tmp_path / "run")]) == 2
     err = capsys.readouterr().err
     assert "python -m recognition.landmarks --dataset fer2013" in err and "--midline center" in err
 
 
 def test_existing_run_is_not_overwritten(tiny_run, capsys):
-    assert train_cli.main([*TINY_TRAIN_ARGS, "--out", str(tiny_run)]) == 2
+    assert train_main([*TINY_TRAIN_ARGS, "--out", str(tiny_run)]) == 2
     assert "--resume" in capsys.readouterr().err
+
+
+def test_training_accuracy_is_scored_against_the_datasets_labels_not_the_models_relabels():
+    from recognition import bench
+    from recognition import model as hsaw
+    from recognition.train import STAT_NAMES, train_step
+
+    images, labels, nose = bench.synthetic_faces(4)
+    cfg = dict(image_size=64, half_mode="mask", rotation=20.0, erase_p=0.5, alpha=3.0, beta=1.0, gamma=2.0,
+               variant="hsaw", grad_clip=5.0, mean=(0.5, 0.5, 0.5), std=(0.25, 0.25, 0.25))
+    torch.manual_seed(0)
+    net = hsaw.build_model({"variant": "hsaw", "image_size": 64, "num_classes": 7})
+    state = {k: v.clone() for k, v in net.state_dict().items()}
+
+    def step(y, relabel):
+        net.load_state_dict(state)
+        opt = torch.optim.SGD(net.parameters(), lr=0.01)
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1.0)
+        torch.manual_seed(1)
+        row, _ = train_step(net, net, opt, sched, images, nose, y, cfg, torch.Generator().manual_seed(0),
+                            relabel_now=relabel, y_true=labels)
+        return dict(zip(STAT_NAMES, row.tolist()))
+
+    same = step(labels, False)
+    assert same["correct"] == same["correct_relabeled"]
+    relabelled = (labels + 1) % 7  # as if §4.5 had replaced every label
+    other = step(relabelled, False)
+    assert other["correct"] == same["correct"]  # the same predictions, scored against the dataset's labels
+    assert other["correct"] + other["correct_relabeled"] <= 4  # a prediction matches at most one of the two
+    r = step(labels, True)
+    assert r["batches_over"] == float(r["relabeled"] > 0.2 * 4)  # the warning's count: >20 % of the batch
+
+
+def test_relabelling_waits_for_a_model_that_beats_the_majority_class():
+    from recognition.train import relabel_active
+
+    cfg = {"relabel_start": "auto", "epochs": 10}
+    at_chance = [{"epoch": e, "train_acc": 0.3, "val_acc": 0.26} for e in range(1, 6)]
+    assert relabel_active(6, at_chance, cfg, majority=0.25) == (False, None)  # 0.26 < 0.25 + 0.10
+    learned = at_chance[:4] + [{"epoch": 5, "train_acc": 0.3, "val_acc": 0.40}]
+    on, why = relabel_active(6, learned, cfg, majority=0.25)
+    assert on and "starts at epoch 6" in why and "val acc 0.400" in why and "majority class 0.250" in why
+    early = [{"epoch": 1, "train_acc": 0.9, "val_acc": 0.9}]
+    assert relabel_active(2, early, cfg, majority=0.25) == (False, None)  # not in the first 40 % of epochs
+    # without a val split the training accuracy (against the dataset's labels) decides
+    assert relabel_active(6, [{"epoch": 5, "train_acc": 0.5}], cfg, majority=0.25)[0]
+    # once on, it stays on, whatever the accuracy does next (a resumed run reads this from its metrics)
+    assert relabel_active(7, [{"epoch": 6, "train_acc": 0.1, "relabel": 1}], cfg, majority=0.25)[0]
+    assert relabel_active(3, [], {"relabel_start": 3, "epochs": 10}, 0.25)[0]  # the paper's fixed epoch
+    assert not relabel_active(2, [], {"relabel_start": 3, "epochs": 10}, 0.25)[0]
+
+
+def test_a_relabelling_warning_appears_exactly_when_a_batch_changed_too_many_labels(tiny_run):
+    log = (tiny_run / "train.log").read_text()
+    over = int(_metrics(tiny_run)[1]["relabel_batches_over"])
+    assert ("warning: re-labelling changed more than 20% of the labels" in log) == (over > 0)
+    assert "re-labelling (§4.5) from epoch 2 (--relabel-start)" in log
