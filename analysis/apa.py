@@ -36,7 +36,3 @@ def apa_t(t: float, df: float, p: float) -> str:
 def apa_chi2(chi2: float, df: int, n: int, p: float) -> str:
     """'χ²(1, N = 2520) = 10.55, p = .001'."""
     return f"\u03c7\u00b2({df}, N = {n}) = {fmt_num(chi2)}, {fmt_p(p)}"
-
-
-def apa_z(z: float, p: float) -> str:
-    return f"z = {fmt_num(z)}, {fmt_p(p)}"

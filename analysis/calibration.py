@@ -41,6 +41,7 @@ from statsmodels.stats.proportion import proportion_confint
 
 from halfface import execution
 
+from . import registry
 from .load import load_logs
 from .paper import PAPER
 from .report import compute_results
@@ -48,46 +49,18 @@ from .simulate import simulate_trials, write_logs
 
 ALPHA = 0.05
 GOAL = (0.03, 0.07)
-# (path in results.json, level, label). "recommended" = what the report tells readers to trust.
-TESTS = [
-    ("rt_left_vs_right.welch.p", "trial-level", "RT left vs right, Welch t (the paper's)"),
-    ("rt_left_vs_right.student.p", "trial-level", "RT left vs right, Student t"),
-    ("intensity_left_vs_right.welch.p", "trial-level", "intensity left vs right, Welch t (the paper's)"),
-    ("intensity_left_vs_right.student.p", "trial-level", "intensity left vs right, Student t"),
-    ("rt_positive_vs_negative.student.p", "trial-level", "RT positive vs negative, Student t (the paper's)"),
-    ("rt_positive_vs_negative.welch.p", "trial-level", "RT positive vs negative, Welch t"),
-    ("accuracy_left_vs_right.pearson.p", "trial-level", "accuracy left vs right, Pearson χ² (the paper's)"),
-    ("accuracy_left_vs_right.yates.p", "trial-level", "accuracy left vs right, Yates χ²"),
-    ("accuracy_positive_left_vs_right.pearson.p", "trial-level", "accuracy left vs right, positive, Pearson χ²"),
-    ("accuracy_negative_left_vs_right.pearson.p", "trial-level", "accuracy left vs right, negative, Pearson χ²"),
-    ("accuracy_side_by_valence.trial_level.p", "trial-level", "accuracy side × valence, logistic regression"),
-    ("accuracy_side_by_emotion.interaction.p", "trial-level", "accuracy side × emotion, logistic regression"),
-    ("participant_level.rt.p", "participant-level", "RT left vs right, paired t"),
-    ("participant_level.intensity.p", "participant-level", "intensity left vs right, paired t"),
-    ("participant_level.accuracy.p", "participant-level", "accuracy left vs right, paired t"),
-    ("participant_level.rt_positive_vs_negative.p", "participant-level", "RT positive vs negative, paired t"),
-    ("participant_level.accuracy_side_by_valence.p", "participant-level", "accuracy side × valence, paired t"),
-    ("participant_level.rt.wilcoxon_p", "participant-level", "RT left vs right, Wilcoxon"),
-    ("participant_level.intensity.wilcoxon_p", "participant-level", "intensity left vs right, Wilcoxon"),
-    ("participant_level.accuracy.wilcoxon_p", "participant-level", "accuracy left vs right, Wilcoxon"),
-    ("mixed_models.rt.p", "mixed model", "RT left vs right (log RT, LMM, Satterthwaite t)"),
-    ("mixed_models.intensity.p", "mixed model", "intensity left vs right (LMM, Satterthwaite t)"),
-    ("mixed_models.accuracy.p", "mixed model", "accuracy left vs right (logistic GLMM, Wald z)"),
-    ("mixed_models.rt_positive_vs_negative.p", "mixed model", "RT positive vs negative (log RT, LMM)"),
-    ("mixed_models.accuracy_side_by_valence.p", "mixed model", "accuracy side × valence (logistic GLMM)"),
-    # The same two logistic models without the SD prior (glmer), shown in the report as sensitivity rows.
-    ("mixed_models.accuracy.glmer_sensitivity.p", "mixed model, no prior",
-     "accuracy left vs right (GLMM by maximum likelihood, as glmer; sensitivity)"),
-    ("mixed_models.accuracy_side_by_valence.glmer_sensitivity.p", "mixed model, no prior",
-     "accuracy side × valence (GLMM by maximum likelihood, as glmer; sensitivity)"),
-]
-# Participant-level tests average over photos, so they are recommended only for the side
-# contrasts (both halves of every photo): for valence, which differs *between* photos, the
-# photo sample is a second source of error that a test over participants ignores
-# (Judd, Westfall & Kenny 2012), and only the crossed mixed model is recommended.
-RECOMMENDED = {p for p, level, _ in TESTS if level == "mixed model"} | {
-    f"participant_level.{k}.p" for k in ("rt", "intensity", "accuracy")}
 NULL = {"accuracy": 0.0, "rt": 0.0, "intensity": 0.0, "rt_valence": 0.0, "accuracy_side_by_valence": 0.0}
+
+
+def calibrated_tests() -> list[tuple[str, str, str]]:
+    """(path of the p value in results.json, level, label) of every calibrated test: analysis.registry's
+    list, read when a run starts, so a test added there is calibrated too."""
+    return [(t.id, t.level, t.test) for t in registry.TESTS if t.calibrated]
+
+
+def recommended_tests() -> set[str]:
+    """The calibrated tests the report tells readers to trust (registry: ``recommended=True``)."""
+    return {t.id for t in registry.TESTS if t.calibrated and t.recommended}
 
 
 def paper_targets() -> dict:
@@ -123,24 +96,18 @@ PAPER_EFFECTS = {"accuracy": 0.70, "accuracy_side_by_valence": 1.22, "intensity"
                  "rt_valence": -0.41}
 
 
-def _get(results: dict, path: str):
-    node = results
-    for key in path.split("."):
-        if not isinstance(node, dict) or key not in node:
-            return np.nan
-        node = node[key]
-    return float(node) if isinstance(node, (int, float)) and node is not None else np.nan
-
-
 def one_study(job: tuple) -> dict:
-    """Simulate, write, read back and analyse one study; p of every test in ``TESTS``."""
+    """Simulate, write, read back and analyse one study; p of every test in ``calibrated_tests()``."""
     kind, seed, effects = job
     trials = simulate_trials(18, photos_per_emotion=10, effect=0.0, seed=seed, effects=effects)
     with tempfile.TemporaryDirectory() as tmp:
         write_logs(trials, tmp)
         results, _ = compute_results(load_logs(tmp, include_simulated=True))
     row = {"kind": kind, "seed": seed}
-    row.update({path: _get(results, path) for path, *_ in TESTS})
+    # Columns of the tidy table, by id: a registered test missing from the results raises
+    # (registry.MissingTestError) instead of becoming a NaN that would pass for "not significant".
+    p = registry.table(results).set_index("id")["p"]
+    row.update({path: float(p[path]) for path, *_ in calibrated_tests()})
     row.update({f"{k}.converged": bool(v.get("converged", False)) for k, v in results["mixed_models"].items()})
     row.update({f"{k}.simplified": len(v.get("simplifications", [])) for k, v in results["mixed_models"].items()})
     return row
@@ -177,12 +144,12 @@ def run(kind: str, n: int, effects: dict, out: Path | None, jobs: int = 1, first
 
 def rejection_table(pvalues: pd.DataFrame, alpha: float = ALPHA) -> pd.DataFrame:
     """Rejection rate at ``alpha`` with a Clopper-Pearson 95% CI, one row per test."""
-    rows = []
-    for path, level, label in TESTS:
+    rows, recommended = [], recommended_tests()
+    for path, level, label in calibrated_tests():
         p = pvalues[path].dropna() if path in pvalues else pd.Series(dtype=float)
         k, m = int((p < alpha).sum()), int(len(p))
         lo, hi = proportion_confint(k, m, alpha=0.05, method="beta") if m else (np.nan, np.nan)
-        rows.append({"test": label, "level": level, "path": path, "recommended": path in RECOMMENDED,
+        rows.append({"test": label, "level": level, "path": path, "recommended": path in recommended,
                      "n": m, "rate": k / m if m else np.nan, "ci_low": lo, "ci_high": hi})
     return pd.DataFrame(rows)
 

@@ -2,7 +2,9 @@
 
 This module only loads, calls and renders: the statistics live in ttests,
 chisquare, participant_level, mixed_models, logistic, within_design, platforms
-and descriptives; the summary sentences in summary; the page in html.
+and descriptives; the list of every test and their tidy table (results.csv,
+results.json["table"]) in registry; the summary sentences in summary; the page in
+html (Jinja2 templates in analysis/templates).
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ import pandas as pd
 
 from stimuli.labels import NEGATIVE_EMOTIONS, POSITIVE_EMOTIONS
 
-from . import chisquare, descriptives, logistic, mixed_models, participant_level, platforms, ttests, within_design
+from . import (chisquare, descriptives, logistic, mixed_models, participant_level, platforms, registry, ttests,
+               within_design)
 from .apa import apa_chi2, apa_t, fmt_num, fmt_p
 from .load import RT_MAX, RT_MIN, SESSION_CHOICES, LogError, Logs, load_logs, parse_sessions
 from .summary import mixed_stat, summary_sentences
@@ -288,12 +291,10 @@ def _tables_of(results: dict) -> dict[str, pd.DataFrame]:
 
 PAPER_RULE = ("all answered trials, as in the paper (no RT trimming: its intensity test has df 2517.15 for "
               "2,520 trials)")
-# results.json paths of the tests the report recommends (docs/analysis.md, "Which result to trust").
+# results.json paths of the tests the report recommends (docs/analysis.md, "Which result to trust"): those
+# analysis.registry flags, and the interaction section's copy of the side x valence model.
 # Everything else with a p value is shown for comparison and carries "recommended": false.
-RECOMMENDED = ("participant_level.rt", "participant_level.intensity", "participant_level.accuracy",
-               "mixed_models.rt", "mixed_models.intensity", "mixed_models.accuracy",
-               "mixed_models.rt_positive_vs_negative", "mixed_models.accuracy_side_by_valence",
-               "accuracy_side_by_valence.mixed_model")
+RECOMMENDED = (*dict.fromkeys(t.entry for t in registry.TESTS if t.recommended), "accuracy_side_by_valence.mixed_model")
 
 
 def _flag_recommended(results: dict) -> list[str]:
@@ -307,6 +308,7 @@ def _flag_recommended(results: dict) -> list[str]:
     inter = results["accuracy_side_by_valence"]
     entries |= {f"accuracy_side_by_valence.{k}": inter[k] for k in ("mixed_model", "participant_level", "trial_level")}
     entries["accuracy_side_by_emotion"] = results["accuracy_side_by_emotion"]
+    entries |= {t.entry: results[t.entry] for t in registry.TESTS if t.compute is not None}
     for k, t in results["within_design"].get("tests", {}).items():
         entries[f"within_design.tests.{k}"] = t
     for k, t in results["platform_comparison"].get("tests", {}).items():
@@ -365,8 +367,12 @@ def _compute(logs: Logs) -> tuple[dict, dict[str, pd.DataFrame]]:
     results["accuracy_side_by_emotion"] = logistic.side_by_emotion(trials)
     results["within_design"] = within_design.analyse(trials, rt_trials)
     results["platform_comparison"] = platforms.analyse(trials, rt_trials)
+    results.update(registry.compute_added(trials, rt_trials))
     results["recommended"] = _flag_recommended(results)
     tables.update(_tables_of(results))
+    # Every test as one tidy row (analysis.registry): results.csv and results.json["table"].
+    tables["results"] = registry.table(results)
+    results["table"] = tables["results"].to_dict("records")
 
     correct = rt_trials[rt_trials["correct"] == 1]
     tables["descriptives"] = pd.concat([

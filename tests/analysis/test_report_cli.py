@@ -168,3 +168,18 @@ def test_help_has_an_example():
     assert r.returncode == 0 and "example: python -m analysis.report logs/" in r.stdout
     for flag in ("--exclude-invalid", "--include-simulated", "--rt-min", "--rt-max"):
         assert flag in r.stdout
+
+
+def test_package_entry_point_lists_every_command_with_an_example():
+    # Every module of the package with a command-line main() is listed, each with an example line.
+    import importlib
+    import pkgutil
+
+    import analysis
+    commands = sorted(m.name for m in pkgutil.iter_modules(analysis.__path__)
+                      if not m.name.startswith("_") and hasattr(importlib.import_module(f"analysis.{m.name}"), "main"))
+    assert {"report", "simulate", "power", "calibration", "paper"} <= set(commands)
+    r = subprocess.run([sys.executable, "-m", "analysis"], capture_output=True, text=True, timeout=60)
+    for name in commands:
+        assert re.search(rf"^  {name} ", r.stdout, re.M), name
+        assert f"e.g.  python -m analysis.{name}" in r.stdout, name
