@@ -38,6 +38,7 @@ from experiment import ids, logfile
 from experiment.timing import FIXATION_S
 from experiment.web.build import order_for, practice_for
 from experiment.web.rows import PLANNED, PROLIFIC, neutralised_row, row_problems
+from halfface import schema
 
 _STEM = re.compile(r"[A-Za-z0-9_-]{1,64}_[A-Za-z0-9_-]{1,64}_\d{4}-\d{2}-\d{2}_\d{2}h\d{2}\.\d{2}\.\d{3}(_\d{1,3})?")
 _LINK_VALUE = re.compile(r"[A-Za-z0-9_-]{0,64}")
@@ -90,7 +91,7 @@ def session_stem(participant: str, exp_name: str, started: datetime) -> str:
     """PsychoPy's data file name: ``P11_halfface_2026-12-04_23h53.29.396`` (milliseconds, 3 digits)."""
     ids.validate_participant_id(participant)
     ids.validate_exp_name(exp_name)
-    return f"{participant}_{exp_name}_{started:%Y-%m-%d_%Hh%M.%S}.{started.microsecond // 1000:03d}"
+    return schema.session_stem(participant, exp_name, started)
 
 
 def token_hash(token: str) -> str:
