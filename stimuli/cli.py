@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from halfface.cli import EXIT_OK, EXIT_USER_ERROR as EXIT_USAGE, print_commands, run_main
+from halfface.cli import EXIT_OK, print_commands, run_main
 
 EXIT_UNDETECTED = 1  # faces not found: the build is refused (undetected.csv lists them), not a usage error
 
