@@ -29,24 +29,23 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from halfface import schema
+from halfface.cli import UserError
 from stimuli.labels import EMOTIONS, SIDES
 
-REQUIRED_COLUMNS = (
-    "participant", "trial", "stimulus", "emotion", "visible_half",
-    "response_emotion", "correct", "intensity", "rt",
-)
+REQUIRED_COLUMNS = schema.REQUIRED_LOG_COLUMNS
 # A CSV with at least this many of the required columns is a log with columns missing (an
 # error); with fewer it is some other table (a manifest, a questionnaire) and is skipped.
 MIN_COLUMNS_OF_A_LOG = 5
 # Written by the experiment beside each log: the planned order and the practice answers.
-NOT_LOG_SUFFIXES = ("_order", "_practice")
-OLD_NAME = re.compile(r"^(?P<participant>.+)_s(?P<session>[1-9][0-9]*)$")
+NOT_LOG_SUFFIXES = schema.NOT_LOG_SUFFIXES
+OLD_NAME = schema.OLD_SESSION_NAME
 # PsychoPy Builder: <participant>_<expName>_<YYYY-MM-DD>_<HHMM | 14h03.46.123>
 # (PsychoPy's data file name: %Y-%m-%d_%Hh%M.%S.%f, e.g. P11_halfface_2026-12-04_23h53.29.396)
-BUILDER_NAME = re.compile(r"^(?P<head>.+)_(?P<date>\d{4}-\d{2}-\d{2})_(?P<time>\d{2}h?\d{2}(?:\.\d{2}(?:\.\d+)?)?)$")
+BUILDER_NAME = schema.SESSION_NAME
 # The stimulus file of one half: <photo_id>_visible-left.png (stimuli.photo), <photo_id>_left.png
 # (analysis.simulate), with _mirror for the crossed design's mirrored copies.
-HALF_SUFFIX = re.compile(r"^(?P<photo>.+?)_(?:visible-)?(?P<half>left|right)(?:_mirror(?:ed)?)?$")
+HALF_SUFFIX = schema.STIMULUS_STEM
 POSITIVE_INT = r"0*[1-9][0-9]*"
 # Anticipations and lapses (docs/analysis.md, "RT trimming"): Whelan 2008; Ratcliff 1993.
 RT_MIN = 0.2
@@ -61,7 +60,7 @@ FIX_HINT = "fix the log or rerun with --exclude-invalid to drop such rows (they 
 EXCLUSION_COLUMNS = ["file", "line", "data_row", "column", "value", "reason", "kind"]
 
 
-class LogError(ValueError):
+class LogError(UserError, ValueError):
     """A user-facing problem with the logs: one line naming file, row, value and what to do."""
 
 

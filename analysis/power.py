@@ -255,12 +255,12 @@ def main(argv=None) -> int:
         logs = load_logs(args.logdir, include_simulated=args.include_simulated)
     except LogError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return 2
     trials = logs.trials
     if trials["participant"].nunique() < 3:
         print(f"error: {args.logdir}: the pilot has {trials['participant'].nunique()} participant(s); fitting "
               "the variance components needs at least 3", file=sys.stderr)
-        return 1
+        return 2
     models = fit_pilot(trials)
     for key in OUTCOMES:
         effect = getattr(args, f"effect_{key}")

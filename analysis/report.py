@@ -538,12 +538,12 @@ def main(argv=None) -> int:
                          exclude_reshown=args.exclude_reshown)
     except LogError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return 2
     if logs.trials.empty:
         print(f"error: {args.logdir}: no valid trials left to analyse; check the exclusions "
               "(run without --exclude-invalid to see the first problem, or widen --rt-min/--rt-max)",
               file=sys.stderr)
-        return 1
+        return 2
     results, tables = compute_results(logs)
     for line in results["warnings"]:
         print(f"warning: {line}", file=sys.stderr)

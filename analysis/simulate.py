@@ -220,7 +220,7 @@ def main(argv=None) -> int:
     if existing:
         print(f"error: {out} already holds CSV files ({existing[0].name}, ...); "
               "choose an empty folder so real and simulated logs are never mixed", file=sys.stderr)
-        return 1
+        return 2
     effects = {k: getattr(args, k) for k in EFFECTS if getattr(args, k) is not None}
     trials = simulate_trials(args.participants, args.photos_per_emotion, args.effect, args.seed,
                              effects=effects, slopes=args.slopes)

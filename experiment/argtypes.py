@@ -1,17 +1,6 @@
-"""argparse types shared by the lab (``experiment.cli``) and online (``experiment.web.cli``) commands."""
+"""argparse types shared by the lab (``experiment.cli``) and online (``experiment.web.cli``) commands.
 
-import argparse
+They live in :mod:`halfface.cli` (one convention for every command); this module keeps the old import path.
+"""
 
-
-def positive_int(text):
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {text}")
-    return value
-
-
-def nonneg_int(text):
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
-    return value
+from halfface.cli import nonneg_int, positive_int  # noqa: F401

@@ -19,6 +19,7 @@ from experiment.run import EXIT_CANCELLED, EXIT_OK, EXIT_USER_ERROR, Participant
 from experiment.session import DEFAULT_MIN_RT_S
 from experiment.texts import TextsError
 from experiment.web import cli as web_cli
+from halfface.cli import print_error
 
 EXAMPLE = """example:
   python -m experiment run --conditions stimuli_out/manifest.csv        # a dialog asks for the participant
@@ -78,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m experiment",
         description="Half-face emotion experiment (HSAW paper §3.1.2-3.1.3) in PsychoPy.",
-        epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
+        epilog=EXAMPLE + web_cli.EXAMPLE.removeprefix("example:\n"), formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="run a session", epilog=EXAMPLE,
@@ -176,10 +177,7 @@ def main(argv=None) -> int:
         return _print_error(err)
 
 
-def _print_error(err) -> int:
-    for line in str(err).splitlines() or [type(err).__name__]:
-        print(f"error: {line}", file=sys.stderr)
-    return EXIT_USER_ERROR
+_print_error = print_error  # halfface.cli's: "error: ..." on stderr, exit 2
 
 
 def run_with_dialog(args) -> int:

@@ -12,20 +12,22 @@ from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
+from halfface.cli import UserError
+from halfface.schema import TRUE_VALUES, parse_bool  # noqa: F401  (TRUE_VALUES: the old name)
+
 from stimuli.halves import image_side_of_half
 from stimuli.labels import EMOTIONS, SIDES
 
 REQUIRED_COLUMNS = ("stimulus", "source", "photo_id", "emotion", "visible_half", "visible_image_side")
 MAX_REPORTED = 10
 DESIGNS = ("paper", "crossed")
-TRUE_VALUES = ("1", "true", "yes")
 
 
 def _warn(message):
     print(f"warning: {message}", file=sys.stderr)
 
 
-class ConditionsError(ValueError):
+class ConditionsError(UserError, ValueError):
     """The conditions file cannot be used; ``problems`` lists one line per problem."""
 
     def __init__(self, problems):
@@ -37,7 +39,7 @@ class ConditionsError(ValueError):
 
 def is_mirror_copy(row) -> bool:
     """Is this stimulus the builder's left-right mirror image of a half-face (``--with-mirrored``)?"""
-    return str(row.get("mirror_copy", "0")).strip().lower() in TRUE_VALUES
+    return parse_bool(row.get("mirror_copy"))
 
 
 def load_conditions(path, design="paper", warn=_warn) -> list[dict]:
@@ -73,6 +75,11 @@ def load_conditions(path, design="paper", warn=_warn) -> list[dict]:
         for column in ("visible_half", "visible_image_side"):
             if row[column] and row[column] not in SIDES:
                 problems.append(f"{where}: {column} {row[column]!r} must be 'left' or 'right'")
+        for column in ("mirrored", "mirror_copy"):
+            try:
+                parse_bool(row.get(column))
+            except ValueError as err:
+                problems.append(f"{where}: {column} {err}")
         if row["stimulus"] in seen:
             problems.append(f"{where}: stimulus {row['stimulus']!r} already listed on line {seen[row['stimulus']]}")
         seen.setdefault(row["stimulus"], line)
@@ -121,7 +128,7 @@ def check_design(rows, design="paper", path="manifest", check_mirrored=True) -> 
     for row in rows:
         if design == "crossed" or not is_mirror_copy(row):
             photos[row["photo_id"]].append(row)
-        mirrored = str(row.get("mirrored", "0")).strip().lower() in TRUE_VALUES
+        mirrored = parse_bool(row.get("mirrored"))
         expected = image_side_of_half(row["visible_half"], mirrored)
         if check_mirrored and row["visible_image_side"] != expected:
             problems.append(f"{path} line {row['manifest_line']}: visible_half {row['visible_half']} with "

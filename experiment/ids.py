@@ -11,6 +11,8 @@ explicit number, since any number derived from letters would balance nothing.
 
 import re
 
+from halfface.schema import session_date
+
 # Letters, digits, '-' and '_' only: the ID becomes part of a file name in logs/,
 # so '/', '..', spaces and the like could escape the folder or confuse a shell.
 _ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -59,7 +61,7 @@ def counterbalancing_number(participant: str, cb_number: int | None = None) -> i
 
 def date_str(moment) -> str:
     """PsychoPy's ``data.getDateStr()``: ``2026-12-04_23h53.29.396`` (milliseconds, 3 digits)."""
-    return moment.strftime("%Y-%m-%d_%Hh%M.%S.%f")[:-3]
+    return session_date(moment)
 
 
 def exp_start_str(moment) -> str:

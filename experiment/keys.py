@@ -1,5 +1,6 @@
 """Response keys and the mapping shown on the question screens (§3.1.3)."""
 
+from halfface.schema import EMOTION_KEYS  # noqa: F401  (number key k answers EMOTIONS[k-1])
 from stimuli.labels import EMOTIONS
 
 CONTINUE_KEY = "space"
@@ -7,8 +8,6 @@ QUIT_KEY = "escape"
 CONFIRM_YES, CONFIRM_NO = "y", "n"
 NUMPAD_PREFIX = "num_"
 
-# Number key k answers EMOTIONS[k-1]: the paper's category order.
-EMOTION_KEYS = {str(k): emotion for k, emotion in enumerate(EMOTIONS, start=1)}
 INTENSITY_KEYS = {str(k): k for k in range(1, 6)}
 
 

@@ -31,25 +31,8 @@ from datetime import datetime
 from pathlib import Path
 
 from experiment.ids import DEFAULT_EXP_NAME
+from halfface.schema import LAB_COLUMNS, LOG_COLUMNS  # noqa: F401  (defined once, read by analysis too)
 
-# Shared session-log format (read by analysis/ and written by the online version,
-# experiment/web): these columns first, in this order.
-LOG_COLUMNS = (
-    "participant", "session", "trial", "stimulus", "source", "photo_id", "emotion", "visible_half",
-    "visible_image_side", "response_emotion", "response_key", "correct", "intensity", "rt",
-    "emotion_rt", "intensity_rt", "fixation_frames", "fixation_duration", "stim_onset",
-    # extras
-    "mirrored", "block", "presentation", "dropped_frames", "trial_end",
-    # restarted: declined Escapes in this trial (0 normally; see docs/experiment.md);
-    # early_presses: SPACE presses faster than the minimum RT, ignored
-    "restarted", "early_presses",
-    # PsychoPy Builder's standard columns, the same in every row of a run
-    "date", "expName", "psychopyVersion", "frameRate", "platform",
-)
-# The lab log's own columns after the shared ones. reshown: 1 on a trial that was on screen when a
-# session stopped (crash, kill -9, Escape) and is shown again on resume (old logs: read as 0);
-# expStart: PsychoPy's expInfo['expStart'], the session's first start (docs/builder_columns.md).
-LAB_COLUMNS = LOG_COLUMNS + ("reshown", "expStart")
 ORDER_COLUMNS = ("trial", "stimulus", "source", "photo_id", "emotion", "gender", "identity",
                  "visible_half", "visible_image_side", "mirrored", "block", "presentation")
 PLATFORM = "lab"

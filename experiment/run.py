@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+import halfface.cli
 from experiment import design, ids, logfile
 from experiment.conditions import check_practice_separate, load_conditions
 from experiment.design import design_rows
@@ -42,7 +43,7 @@ from experiment.timing import FIXATION_S, frames_for, refresh_lock_check
 EXIT_OK, EXIT_USER_ERROR, EXIT_ENDED_EARLY, EXIT_CANCELLED = 0, 2, 3, 4
 
 
-class UserError(Exception):
+class UserError(halfface.cli.UserError):
     """A mistake the user can fix; printed as one line."""
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from experiment.keys import EMOTION_KEYS
+from halfface.cli import UserError
 
 SHIPPED = ("en", "zh")
 SCREENS = ("instructions", "practice_end", "emotion_question", "intensity_question", "quit_question", "break",
@@ -23,7 +24,7 @@ PLACEHOLDERS = {
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 
 
-class TextsError(ValueError):
+class TextsError(UserError, ValueError):
     """The instructions file cannot be used; the message names the file, the key and the fix."""
 
 

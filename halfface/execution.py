@@ -48,6 +48,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
+from halfface.cli import UserError
+
 SCHEDULER_ENV = "DASK_SCHEDULER_ADDRESS"
 # --cluster NAME -> the dask-jobqueue class that submits the workers as batch jobs
 CLUSTERS = {"slurm": "SLURMCluster", "pbs": "PBSCluster", "sge": "SGECluster", "lsf": "LSFCluster"}
@@ -56,7 +58,7 @@ CONNECT_TIMEOUT = "20s"  # how long to wait for a --scheduler to answer
 INSTALL_HINT = "pip install 'halfface[cluster]' (dask[distributed], dask-jobqueue)"
 
 
-class ExecutionError(Exception):
+class ExecutionError(UserError):
     """A mistake in how to run (no scheduler there, an output folder of other settings): one line for the user."""
 
 

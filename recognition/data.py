@@ -35,14 +35,15 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from halfface.schema import EMOTIONS, parse_bool
 from recognition.errors import DataError, MissingSplitError  # noqa: F401  (re-exported: the loaders' errors)
 
 FER2013_CLASSES = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
 FER2013_USAGE = {"train": "Training", "val": "PublicTest", "test": "PrivateTest"}
 RAFDB_CLASSES = ["surprise", "fear", "disgust", "happiness", "sadness", "anger", "neutral"]
-# The paper's seven categories in the experiment's key order: the same tuple as stimuli.labels.EMOTIONS
-# (a test checks), not imported from there because training machines need not have the stimuli package.
-STIMULUS_EMOTIONS = ["happiness", "fear", "anger", "disgust", "sadness", "surprise", "others"]
+# The paper's seven categories in the experiment's key order, from halfface.schema (stdlib only, so a bare
+# torch machine has it; the stimuli package it shares the list with need not be installed there).
+STIMULUS_EMOTIONS = list(EMOTIONS)
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".pgm", ".tif", ".tiff", ".webp"}
 DATASETS = ("fer2013", "rafdb", "folder", "stimuli", "synthetic")
 STIMULUS_ROWS = ("as-shot", "all")
@@ -358,10 +359,13 @@ def load_stimuli(manifest: Path, split: str = "train", channels: int = 3, *, hal
                 raise DataError(f"{manifest} row {n}: {col} {r[col]!r} is not one of {', '.join(allowed)}")
         if not r["midline_x"].strip().lstrip("-").isdigit():
             raise DataError(f"{manifest} row {n}: midline_x {r['midline_x']!r} is not a whole pixel column")
+        try:
+            mirror_copy, mirrored = parse_bool(r.get("mirror_copy")), parse_bool(r.get("mirrored"))
+        except ValueError as e:
+            raise DataError(f"{manifest} row {n}: mirrored/mirror_copy: {e}") from None
         if "mirror_copy" in header:  # the builder marks its --with-mirrored copies
-            as_shot = r["mirror_copy"].strip() in ("", "0")
+            as_shot = not mirror_copy
         else:  # older manifests: the row whose image side is the half's side in the photo as taken
-            mirrored = r.get("mirrored", "0").strip() in ("1", "true", "True", "yes")
             as_shot = (r["visible_image_side"] == r["visible_half"]) == mirrored  # poser's left is image right
         if (rows == "all" or as_shot) and (half is None or r["visible_half"] == half):
             keep.append((n, r))

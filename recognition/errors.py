@@ -3,9 +3,7 @@
 Each is printed by the CLIs as one line (``error: ...``) with exit code 2, never as a traceback.
 """
 
-
-class UserError(Exception):
-    """A mistake in the command line or the inputs; the message names the file/row/value and the fix."""
+from halfface.cli import UserError  # noqa: F401  (the toolkit's one user-error base; re-exported here)
 
 
 class DataError(UserError, ValueError):

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from halfface.cli import run_main
 from recognition.data import DATASETS, FaceSet, load_faceset
 from recognition.errors import UserError
 from recognition.inputs import input_views
@@ -136,6 +137,7 @@ def format_summary(summary: dict) -> str:
     return "\n".join(lines)
 
 
+@run_main
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(
         prog="python -m recognition.evaluate", description=__doc__,
@@ -152,25 +154,21 @@ def main(argv=None) -> int:
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     args = ap.parse_args(argv)
     args.split = args.split or ("train" if args.dataset == "stimuli" else "val")
-    try:
-        model, config, _ = load_checkpoint(args.checkpoint, map_location="cpu")
-        options = {}
-        if args.dataset == "stimuli":  # the rows and size the model was trained on
-            options = dict(half=config.get("half"), rows=config.get("stimulus_rows", "as-shot"),
-                           side=int(config["image_size"]))
-        faceset = load_faceset(args.dataset, args.data, args.split, channels=int(config.get("channels", 1)),
-                               **options)
-        if faceset.class_names != config["class_names"]:
-            raise UserError(f"{args.data}: classes {faceset.class_names} differ from the checkpoint's "
-                            f"{config['class_names']}")
-        # a model trained with --midline center is evaluated on the same centre split unless told otherwise
-        midline = args.midline or (None if args.midlines else config.get("midline"))
-        midline_source = attach_midlines(faceset, args.dataset, args.data, args.split, args.midlines, midline)
-        model.to(args.device)
-        result = evaluate_model(model, faceset, config, args.device, args.batch_size)
-    except UserError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    model, config, _ = load_checkpoint(args.checkpoint, map_location="cpu")
+    options = {}
+    if args.dataset == "stimuli":  # the rows and size the model was trained on
+        options = dict(half=config.get("half"), rows=config.get("stimulus_rows", "as-shot"),
+                       side=int(config["image_size"]))
+    faceset = load_faceset(args.dataset, args.data, args.split, channels=int(config.get("channels", 1)),
+                           **options)
+    if faceset.class_names != config["class_names"]:
+        raise UserError(f"{args.data}: classes {faceset.class_names} differ from the checkpoint's "
+                        f"{config['class_names']}")
+    # a model trained with --midline center is evaluated on the same centre split unless told otherwise
+    midline = args.midline or (None if args.midlines else config.get("midline"))
+    midline_source = attach_midlines(faceset, args.dataset, args.data, args.split, args.midlines, midline)
+    model.to(args.device)
+    result = evaluate_model(model, faceset, config, args.device, args.batch_size)
     summary = summarize(result, faceset.class_names, model.attention is not None)
     summary.update(checkpoint=str(args.checkpoint), dataset=args.dataset, split=args.split,
                    midlines=midline_source, arch=config.get("arch", "hsaw"), variant=config.get("variant"),

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import torch
 
+from halfface.cli import run_main
 from recognition.errors import UserError
 from recognition.runio import load_checkpoint
 
@@ -97,6 +98,7 @@ def export(checkpoint, onnx_path, *, batch: int = 2, atol: float = 1e-4, seed: i
     return result
 
 
+@run_main
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m recognition.export", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -105,11 +107,7 @@ def main(argv=None) -> int:
     ap.add_argument("--batch", type=int, default=2, help="batch of the PyTorch/onnxruntime check (default 2)")
     ap.add_argument("--atol", type=float, default=1e-4)
     args = ap.parse_args(argv)
-    try:
-        r = export(args.checkpoint, args.onnx, batch=args.batch, atol=args.atol)
-    except UserError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    r = export(args.checkpoint, args.onnx, batch=args.batch, atol=args.atol)
     print(f"wrote {r['onnx']}: inputs {', '.join(r['inputs'])} → outputs {', '.join(r['outputs'])}; "
           f"onnxruntime vs PyTorch max |diff| {r['max_abs_diff']:.2e} (≤ {r['atol']:g})")
     return 0

@@ -27,6 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
+from halfface.cli import run_main
+
 __all__ = ["MidlineError", "nose_tips", "save_midlines", "load_midlines", "default_cache_path",
            "fingerprint", "build_command", "NOSE_TIP", "dlib_faces", "measure_framing"]
 
@@ -296,44 +298,41 @@ def _parser() -> argparse.ArgumentParser:
     return ap
 
 
+@run_main(also=(MidlineError, ValueError))
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
-    from recognition.data import DataError, MissingSplitError, load_faceset
+    from recognition.data import MissingSplitError, load_faceset
     out = Path(args.out) if args.out else default_cache_path(args.data)
-    try:
-        for split in [s.strip() for s in args.splits.split(",") if s.strip()]:
+    for split in [s.strip() for s in args.splits.split(",") if s.strip()]:
+        try:
+            fs = load_faceset(args.dataset, args.data, split)
+        except MissingSplitError:
+            print(f"{split}: not in the data, skipped", file=sys.stderr)
+            continue
+        images = fs.images.numpy()
+        if args.limit:
+            images = images[:args.limit]
+        elif not args.force and out.is_file():
             try:
-                fs = load_faceset(args.dataset, args.data, split)
-            except MissingSplitError:
-                print(f"{split}: not in the data, skipped", file=sys.stderr)
+                load_midlines(out, split, images)
+                print(f"{split}: already in {out}, kept (--force recomputes)", file=sys.stderr)
                 continue
-            images = fs.images.numpy()
-            if args.limit:
-                images = images[:args.limit]
-            elif not args.force and out.is_file():
-                try:
-                    load_midlines(out, split, images)
-                    print(f"{split}: already in {out}, kept (--force recomputes)", file=sys.stderr)
-                    continue
-                except MidlineError:
-                    pass
-            t0 = time.perf_counter()
-            nose, found = nose_tips(images, workers=args.workers, progress=sys.stderr.isatty())
-            dt = time.perf_counter() - t0
-            n = len(images)
-            print(f"{split}: {n} faces, dlib found {int(found.sum())} ({found.mean():.1%}), "
-                  f"{n - int(found.sum())} split at the image centre; {n / dt:.0f} faces/s "
-                  f"({args.workers} worker(s))", file=sys.stderr)
-            if not args.limit:
-                # one split at a time, so a killed run keeps what it finished
-                save_midlines(out, {split: (images, nose, found)},
-                              meta={"detector": "dlib HOG + shape_predictor_68 (landmark 30)",
-                                    "dataset": args.dataset, "min_side": MIN_SIDE})
+            except MidlineError:
+                pass
+        t0 = time.perf_counter()
+        nose, found = nose_tips(images, workers=args.workers, progress=sys.stderr.isatty())
+        dt = time.perf_counter() - t0
+        n = len(images)
+        print(f"{split}: {n} faces, dlib found {int(found.sum())} ({found.mean():.1%}), "
+              f"{n - int(found.sum())} split at the image centre; {n / dt:.0f} faces/s "
+              f"({args.workers} worker(s))", file=sys.stderr)
         if not args.limit:
-            print(f"wrote {out}", file=sys.stderr)
-    except (DataError, MidlineError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+            # one split at a time, so a killed run keeps what it finished
+            save_midlines(out, {split: (images, nose, found)},
+                          meta={"detector": "dlib HOG + shape_predictor_68 (landmark 30)",
+                                "dataset": args.dataset, "min_side": MIN_SIDE})
+    if not args.limit:
+        print(f"wrote {out}", file=sys.stderr)
     return 0
 
 

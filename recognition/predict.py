@@ -29,6 +29,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from halfface.cli import run_main
 from recognition.data import read_image
 from recognition.errors import DataError, UserError
 from recognition.framing import legacy_framing
@@ -153,6 +154,7 @@ def load_dlib(required: bool):
         return None
 
 
+@run_main
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m recognition.predict", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -165,21 +167,17 @@ def main(argv=None) -> int:
     ap.add_argument("--json", action="store_true", help="print one JSON list instead of text lines")
     args = ap.parse_args(argv)
 
-    try:
-        model, config, _ = load_checkpoint(args.checkpoint, map_location="cpu")
-        framing = legacy_framing(config)
-        if args.detector == "dlib" and (framing is None or framing.get("eye_distance") is None):
-            raise UserError(f"{args.checkpoint}: the checkpoint records no face framing "
-                            f"({(framing or {}).get('note', 'trained before framings were stored')}); "
-                            "pass face crops like its training images with --detector none")
-        face_size = args.face_size or (framing or {}).get("face_size") or int(config["image_size"])
-        channels = int((framing or {}).get("channels") or config.get("channels", 1))
-        # crops need a nose tip only where the model's views are cut there (HSAW, or a half of whole faces)
-        needs_nose = config.get("arch", "hsaw") == "hsaw" or bool(config.get("half") and not config.get("premasked"))
-        faces = load_dlib(required=True) if args.detector == "dlib" else (load_dlib(False) if needs_nose else None)
-    except UserError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    model, config, _ = load_checkpoint(args.checkpoint, map_location="cpu")
+    framing = legacy_framing(config)
+    if args.detector == "dlib" and (framing is None or framing.get("eye_distance") is None):
+        raise UserError(f"{args.checkpoint}: the checkpoint records no face framing "
+                        f"({(framing or {}).get('note', 'trained before framings were stored')}); "
+                        "pass face crops like its training images with --detector none")
+    face_size = args.face_size or (framing or {}).get("face_size") or int(config["image_size"])
+    channels = int((framing or {}).get("channels") or config.get("channels", 1))
+    # crops need a nose tip only where the model's views are cut there (HSAW, or a half of whole faces)
+    needs_nose = config.get("arch", "hsaw") == "hsaw" or bool(config.get("half") and not config.get("premasked"))
+    faces = load_dlib(required=True) if args.detector == "dlib" else (load_dlib(False) if needs_nose else None)
     results, failed = [], 0
     for path in args.images:
         try:

@@ -37,6 +37,7 @@ from pathlib import Path
 import torch
 
 from halfface import execution
+from halfface.cli import run_main
 from recognition import runio, stats
 from recognition.config import complete
 from recognition.data import DATASETS, STIMULUS_ROWS
@@ -367,24 +368,21 @@ def parse_args(argv=None):
     return a
 
 
+@run_main
 def main(argv=None) -> int:
-    try:
-        args = parse_args(argv)
-        args.out.mkdir(parents=True, exist_ok=True)
-        log = runio.logger(args.out / "table2.log")
-        t0 = time.time()
-        tasks, results = run_table(args, log)
-        seconds = time.time() - t0
-        runs, preds = collect(tasks, results)
-        grouping = next((r["grouping"] for r in runs if r["grouping"]), "")
-        if grouping:
-            log(f"folds {grouping}")
-        rows, comps = table_rows(runs, preds, args.dataset), comparisons(runs, preds)
-        for note in write_outputs(args.out, rows, comps, runs, preds, args, seconds, grouping):
-            log(f"note: {note}")
-    except UserError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    args = parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    log = runio.logger(args.out / "table2.log")
+    t0 = time.time()
+    tasks, results = run_table(args, log)
+    seconds = time.time() - t0
+    runs, preds = collect(tasks, results)
+    grouping = next((r["grouping"] for r in runs if r["grouping"]), "")
+    if grouping:
+        log(f"folds {grouping}")
+    rows, comps = table_rows(runs, preds, args.dataset), comparisons(runs, preds)
+    for note in write_outputs(args.out, rows, comps, runs, preds, args, seconds, grouping):
+        log(f"note: {note}")
     print((args.out / "table2.md").read_text())
     print(f"wrote {args.out}/table2.md, table2.csv, runs.csv, predictions.csv, table2.json"
           + ("" if not (args.out / "fig4.png").exists() else ", fig4.png") + f" ({seconds / 60:.1f} min)")

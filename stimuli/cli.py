@@ -6,9 +6,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from stimuli.errors import StimulusError
+from halfface.cli import EXIT_OK, print_commands, run_main
 
-EXIT_OK, EXIT_UNDETECTED, EXIT_USAGE = 0, 1, 2
+EXIT_UNDETECTED = 1  # faces not found: the build is refused (undetected.csv lists them), not a usage error
 
 BUILD_EXAMPLE = """example:
   python -m stimuli build photos/ --labels photos/labels.csv --out stim/
@@ -101,22 +101,19 @@ def _build(args, photos_dir, labels, out_dir) -> int:
     return EXIT_OK
 
 
+@run_main(interrupted="interrupted; nothing was written to the output folder")
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv:  # python -m stimuli: every command with an example
+        return print_commands(_parser())
     args = _parser().parse_args(argv)
-    try:
-        if args.command == "build":
-            return _build(args, args.photos_dir, args.labels, args.out)
-        from stimuli.demo import write_demo
+    if args.command == "build":
+        return _build(args, args.photos_dir, args.labels, args.out)
+    from stimuli.demo import write_demo
 
-        labels = write_demo(args.out_dir, args.photos_per_emotion, size=args.size, practice=args.practice)
-        print(f"demo photos: {labels.parent}  labels (FICTITIOUS, for the demo only): {labels}")
-        if args.build is None:
-            print(f"next: python -m stimuli build {labels.parent} --labels {labels} --out OUT_DIR")
-            return EXIT_OK
-        return _build(args, labels.parent, labels, args.build)
-    except StimulusError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return EXIT_USAGE
-    except KeyboardInterrupt:
-        print("interrupted; nothing was written to the output folder", file=sys.stderr)
-        return 130
+    labels = write_demo(args.out_dir, args.photos_per_emotion, size=args.size, practice=args.practice)
+    print(f"demo photos: {labels.parent}  labels (FICTITIOUS, for the demo only): {labels}")
+    if args.build is None:
+        print(f"next: python -m stimuli build {labels.parent} --labels {labels} --out OUT_DIR")
+        return EXIT_OK
+    return _build(args, labels.parent, labels, args.build)

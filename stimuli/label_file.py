@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Mapping
 
+from halfface.schema import parse_bool
 from stimuli.errors import StimulusError
 from stimuli.labels import EMOTIONS, GENDERS
 
@@ -20,8 +21,6 @@ REQUIRED_COLUMNS = ("file", "emotion")
 OPTIONAL_COLUMNS = ("gender", "identity", "mirrored")
 
 _GENDER_ALIASES = {"f": "female", "m": "male", "": "unknown"}
-_TRUE = {"1", "true", "yes", "y"}
-_FALSE = {"0", "false", "no", "n"}
 
 
 @dataclass(frozen=True)
@@ -86,14 +85,9 @@ def parse_label_rows(
             raise StimulusError(
                 f"{where} (file {file!r}): unknown gender {row.get('gender')!r}; use one of {', '.join(GENDERS)} or leave it empty"
             )
-        mirrored_text = row.get("mirrored", "").lower()
-        if mirrored_text == "":
-            mirrored = mirrored_default
-        elif mirrored_text in _TRUE:
-            mirrored = True
-        elif mirrored_text in _FALSE:
-            mirrored = False
-        else:
+        try:
+            mirrored = parse_bool(row.get("mirrored"), default=mirrored_default)
+        except ValueError:
             raise StimulusError(
                 f"{where} (file {file!r}): mirrored must be 0 or 1, got {row.get('mirrored')!r}"
             )

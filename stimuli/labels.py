@@ -2,20 +2,10 @@
 
 The HSAW paper (Huang & Yang 2024, §3.1.1) uses seven categories; their order
 here is the order of the number keys in the experiment (1 = happiness, ...).
+They are defined once in :mod:`halfface.schema`; these names are its aliases.
 """
 
-EMOTIONS = ("happiness", "fear", "anger", "disgust", "sadness", "surprise", "others")
-
-# §3.1.4: positive vs negative comparison; surprise and others are in neither group.
-POSITIVE_EMOTIONS = ("happiness",)
-NEGATIVE_EMOTIONS = ("fear", "disgust", "sadness", "anger")
-
-# visible_half: the poser's own (anatomical) side that stays visible.
-# visible_image_side: where that half lies in the picture as shown. For a
-# non-mirrored photo the poser's left half appears on the image's right.
-SIDES = ("left", "right")
-
-GENDERS = ("female", "male", "unknown")
+from halfface.schema import EMOTIONS, GENDERS, NEGATIVE_EMOTIONS, POSITIVE_EMOTIONS, SIDES  # noqa: F401
 
 
 def other_side(side: str) -> str:

@@ -12,21 +12,7 @@ from typing import Iterable, Mapping
 
 import numpy as np
 
-MANIFEST_COLUMNS = (
-    "stimulus",            # PNG path relative to manifest.csv's folder
-    "source",              # photo file name as given in LABELS.csv
-    "photo_id",
-    "emotion",
-    "gender",
-    "identity",
-    "visible_half",        # poser's own side left visible
-    "visible_image_side",  # where that half is in the image as shown
-    "midline_x",           # pixel column of the split in the stimulus
-    "mirrored",            # 1 if the photo was mirrored
-    "landmarks_file",      # relative path: 68 points in photo and stimulus pixels
-    "detector",
-    "mirror_copy",         # 1: the builder's left-right mirror image of a half-face (--with-mirrored)
-)
+from halfface.schema import MANIFEST_COLUMNS  # noqa: F401  (defined once, for every package)
 
 UNDETECTED_COLUMNS = ("file", "reason")
 LANDMARK_COLUMNS = ("point", "x_photo", "y_photo", "x_stimulus", "y_stimulus")

@@ -8,6 +8,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from halfface.schema import STIMULUS_DIR, stimulus_name
 from stimuli.contact_sheet import caption_tile
 from stimuli.geometry import alignment_matrix, midline_column, transform_points
 from stimuli.halves import cover_half, image_side_of_half
@@ -15,7 +16,6 @@ from stimuli.label_file import PhotoLabel
 from stimuli.labels import SIDES, other_side
 from stimuli.manifest import LANDMARK_COLUMNS, landmark_rows, write_table
 
-STIMULUS_DIR = "stimuli"
 LANDMARK_DIR = "landmarks"
 THUMB_SIZE = 160
 
@@ -87,7 +87,7 @@ def process_photo(label: PhotoLabel, photos_dir: Path, out_dir: Path, size: int,
     for half in SIDES:
         image_side = image_side_of_half(half, label.mirrored)
         stimulus = cover_half(aligned, midline_x, image_side)
-        rel = f"{STIMULUS_DIR}/{label.photo_id}_visible-{half}.png"
+        rel = f"{STIMULUS_DIR}/{stimulus_name(label.photo_id, half)}"
         if not cv2.imwrite(str(Path(out_dir) / rel), stimulus):
             raise OSError(f"could not write {Path(out_dir) / rel}")
         outcome.rows.append(
@@ -110,7 +110,7 @@ def process_photo(label: PhotoLabel, photos_dir: Path, out_dir: Path, size: int,
         covered_thumb = cover_half(thumb, max(1, min(THUMB_SIZE - 1, round(midline_x * THUMB_SIZE / size))), image_side)
         outcome.tiles.append(caption_tile(covered_thumb, outcome.rows[-1]))
         if with_mirrored:
-            rel = f"{STIMULUS_DIR}/{label.photo_id}_visible-{half}_mirror.png"
+            rel = f"{STIMULUS_DIR}/{stimulus_name(label.photo_id, half, mirror_copy=True)}"
             if not cv2.imwrite(str(Path(out_dir) / rel), np.ascontiguousarray(stimulus[:, ::-1])):
                 raise OSError(f"could not write {Path(out_dir) / rel}")
             outcome.rows.append(mirror_copy_row(outcome.rows[-1], rel, size))

@@ -35,6 +35,7 @@ from experiment.texts import load_texts
 from experiment.timing import FIXATION_S
 from experiment.web import npm
 from experiment.web.rows import PLATFORM, web_columns
+from halfface.cli import UserError
 
 HERE = Path(__file__).parent
 TEXTS_DIR = HERE / "texts"
@@ -127,7 +128,7 @@ WEB_TEXTS = {
 }
 
 
-class BuildError(ValueError):
+class BuildError(UserError, ValueError):
     """A problem with the build's input or output folder; one line naming the file/value and the fix."""
 
 

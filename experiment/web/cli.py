@@ -1,7 +1,6 @@
 """The ``web`` and ``serve`` subcommands of ``python -m experiment`` (wired in experiment/cli.py)."""
 
 import argparse
-import sys
 from pathlib import Path
 
 from experiment import design as lab_design
@@ -11,6 +10,7 @@ from experiment.ids import DEFAULT_EXP_NAME
 from experiment.session import DEFAULT_MIN_RT_S
 from experiment.web import build, npm, server
 from experiment.web.rows import ColumnsError
+from halfface.cli import run_main
 
 EXAMPLE = """example:
   python -m experiment web --conditions stimuli_out/manifest.csv --out site/
@@ -80,21 +80,17 @@ def add_parsers(sub) -> None:
                           f"default {server.Limits.starts_per_min:g})")
 
 
+@run_main(also=(npm.NpmError, ColumnsError, ValueError))  # BuildError, ServeError: UserErrors
 def main(args) -> int:
     """Run ``web`` or ``serve``; user mistakes are one line on stderr and exit 2."""
-    try:
-        if args.command == "web":
-            return cmd_web(args)
-        if args.rate_limit <= 0 or args.start_limit <= 0:
-            raise server.ServeError("--rate-limit and --start-limit must be positive")
-        limits = server.Limits(api_per_s=args.rate_limit, api_burst=max(1, round(6 * args.rate_limit)),
-                               starts_per_min=args.start_limit,
-                               starts_burst=max(server.Limits.starts_burst, round(args.start_limit)))
-        return server.serve(args.site, args.logs, args.host, args.port, args.quiet, limits, args.behind_proxy)
-    except (build.BuildError, server.ServeError, npm.NpmError, ColumnsError, ValueError) as err:
-        for line in str(err).splitlines() or [type(err).__name__]:
-            print(f"error: {line}", file=sys.stderr)
-        return 2
+    if args.command == "web":
+        return cmd_web(args)
+    if args.rate_limit <= 0 or args.start_limit <= 0:
+        raise server.ServeError("--rate-limit and --start-limit must be positive")
+    limits = server.Limits(api_per_s=args.rate_limit, api_burst=max(1, round(6 * args.rate_limit)),
+                           starts_per_min=args.start_limit,
+                           starts_burst=max(server.Limits.starts_burst, round(args.start_limit)))
+    return server.serve(args.site, args.logs, args.host, args.port, args.quiet, limits, args.behind_proxy)
 
 
 def cmd_web(args) -> int:

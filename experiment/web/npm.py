@@ -18,6 +18,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from halfface.cli import run_main
+
 NPM_DIR = Path(__file__).parent / "npm"
 # What a site needs from node_modules: the browser bundles (each defines one global) and jsPsych's CSS.
 RUNTIME_FILES = {
@@ -99,12 +101,9 @@ def ensure_jspsych(cache=None) -> Path:
     return root / lock_key() / "node_modules"
 
 
+@run_main(also=(NpmError,))
 def main() -> int:
-    try:
-        modules = ensure_jspsych()
-    except NpmError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    modules = ensure_jspsych()
     print(f"jsPsych {pinned_versions()['jspsych']} ready in {modules}")
     return 0
 

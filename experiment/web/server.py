@@ -33,6 +33,7 @@ from pathlib import Path
 
 from experiment.web.build import FORMAT
 from experiment.web.store import RequestError, SessionStore
+from halfface.cli import UserError
 
 MAX_BODY_BYTES = 64_000
 BODY_TIMEOUT_S = 10.0
@@ -49,7 +50,7 @@ SECURITY_HEADERS = [
 ]
 
 
-class ServeError(ValueError):
+class ServeError(UserError, ValueError):
     """The site or log folder cannot be served; one line with the fix."""
 
 

@@ -63,7 +63,7 @@ def test_power_grows_with_participants_and_does_not_depend_on_jobs():
 def test_cli_writes_curve_csv_and_sentence_from_pilot_logs(tmp_path, capsys):
     write_logs(simulate_trials(6, effect=2.0, seed=4), tmp_path / "logs")
     # Simulated logs are left out unless asked for, like in the report.
-    assert power.main([str(tmp_path / "logs"), "--sims", "2", "--no-progress"]) == 1
+    assert power.main([str(tmp_path / "logs"), "--sims", "2", "--no-progress"]) == 2
     assert "simulated" in capsys.readouterr().err
     rc = power.main([str(tmp_path / "logs"), "--participants", "6,10", "--sims", "4", "--photos", "14",
                      "--include-simulated", "--no-progress", "--out", str(tmp_path / "pw")])
@@ -82,5 +82,5 @@ def test_cli_refuses_bad_sizes_and_tiny_pilots(tmp_path, capsys):
         power.main([str(tmp_path), "--participants", "two"])
     assert "whole numbers" in capsys.readouterr().err
     write_logs(simulate_trials(2, seed=1), tmp_path / "logs")
-    assert power.main([str(tmp_path / "logs"), "--include-simulated", "--no-progress"]) == 1
+    assert power.main([str(tmp_path / "logs"), "--include-simulated", "--no-progress"]) == 2
     assert "at least 3" in capsys.readouterr().err

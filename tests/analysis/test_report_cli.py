@@ -118,7 +118,7 @@ def test_invalid_log_exits_one_with_a_single_line_and_no_traceback(tmp_path):
     df.to_csv(p, index=False)
     r = subprocess.run([sys.executable, "-m", "analysis.report", str(tmp_path), "--out", str(tmp_path / "o"),
                         "--include-simulated"], capture_output=True, text=True, timeout=120)
-    assert r.returncode == 1
+    assert r.returncode == 2
     assert r.stderr.strip().count("\n") == 0 and "Traceback" not in r.stderr
     assert r.stderr.startswith("error: P01_s1.csv line 6 (data row 5): intensity '7'")
     assert not (tmp_path / "o").exists()
@@ -132,7 +132,7 @@ def test_exclude_invalid_exits_zero_and_reports_the_exclusions(tmp_path, capsys)
     df.loc[0, "emotion"] = "joy"
     df.loc[1, "rt"] = "fast"
     df.to_csv(p, index=False)
-    assert main([str(tmp_path), "--out", str(tmp_path / "o"), "--include-simulated"]) == 1
+    assert main([str(tmp_path), "--out", str(tmp_path / "o"), "--include-simulated"]) == 2
     assert main([str(tmp_path), "--out", str(tmp_path / "o"), "--exclude-invalid", "--include-simulated"]) == 0
     res = json.loads((tmp_path / "o" / "results.json").read_text())
     assert res["exclusions"]["n_rows"] == 2 and res["exclusions"]["by_reason"] == {"emotion": 1, "rt": 1}
@@ -148,7 +148,7 @@ def test_bad_arguments_exit_two(tmp_path):
     with pytest.raises(SystemExit) as exc:
         main(["--no-such-flag"])
     assert exc.value.code == 2
-    assert main([str(tmp_path / "missing")]) == 1
+    assert main([str(tmp_path / "missing")]) == 2
     with pytest.raises(SystemExit) as exc:
         main([str(tmp_path), "--sessions", "often"])
     assert exc.value.code == 2

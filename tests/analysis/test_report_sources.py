@@ -120,16 +120,16 @@ def test_millisecond_log_is_refused_by_the_cli_naming_the_file(tmp_path):
     for pid, df in t.groupby("participant"):
         df.to_csv(tmp_path / f"{BUILDER.format(p=pid, k=1)}.csv", index=False)
     r = _cli(tmp_path, "--out", tmp_path / "o")
-    assert r.returncode == 1 and "Traceback" not in r.stderr and r.stderr.count("\n") == 1
+    assert r.returncode == 2 and "Traceback" not in r.stderr and r.stderr.count("\n") == 1
     assert r.stderr.startswith(f"error: {BUILDER.format(p='P02', k=1)}.csv: median rt is ")
     assert "milliseconds" in r.stderr and not (tmp_path / "o").exists()
 
 
-def test_only_simulated_logs_without_the_flag_exit_one_saying_what_to_do(tmp_path):
+def test_only_simulated_logs_without_the_flag_exit_two_saying_what_to_do(tmp_path):
     from analysis.simulate import write_logs
     write_logs(simulate_trials(2, seed=4), tmp_path)
     r = _cli(tmp_path, "--out", tmp_path / "o")
-    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert r.returncode == 2 and "Traceback" not in r.stderr
     assert "all 2 session(s) are simulated" in r.stderr and "--include-simulated" in r.stderr
 
 

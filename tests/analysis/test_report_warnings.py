@@ -100,7 +100,7 @@ def test_copied_session_is_refused_in_one_line_naming_both_files(tmp_path):
     logdir = _logs(tmp_path, n=3)
     pd.read_csv(logdir / "P02_s1.csv").assign(session=2).to_csv(logdir / "P02_s2.csv", index=False)
     code, out, err, res, _ = _run(logdir)
-    assert code == 1 and res is None
+    assert code == 2 and res is None
     assert err.count("\n") == 1 and err.startswith("error: P02_s2.csv: participant P02 session 2 is identical")
     assert "P02_s1.csv" in err and "Traceback" not in err
 

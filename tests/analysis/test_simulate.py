@@ -59,7 +59,7 @@ def test_written_logs_pass_validation_and_sidecars_describe_sessions(tmp_path):
 def test_cli_writes_logs_and_refuses_to_mix_with_existing(tmp_path, capsys):
     assert main(["--participants", "2", "--out", str(tmp_path), "--seed", "1"]) == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["P01_s1.csv", "P01_s1.json", "P02_s1.csv", "P02_s1.json"]
-    assert main(["--participants", "2", "--out", str(tmp_path)]) == 1
+    assert main(["--participants", "2", "--out", str(tmp_path)]) == 2
     assert "already holds CSV files" in capsys.readouterr().err
     with pytest.raises(SystemExit) as exc:
         main(["--participants", "two", "--out", str(tmp_path)])

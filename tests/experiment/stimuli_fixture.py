@@ -5,9 +5,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
-MANIFEST_COLUMNS = ("stimulus", "source", "photo_id", "emotion", "gender", "identity", "visible_half",
-                    "visible_image_side", "midline_x", "mirrored", "landmarks_file", "mirror_copy")
-EMOTION_CYCLE = ("happiness", "fear", "anger", "disgust", "sadness", "surprise", "others")
+from halfface.schema import EMOTIONS as EMOTION_CYCLE, MANIFEST_COLUMNS  # noqa: F401  (manifests.py imports them)
 
 
 def make_stimuli(folder, n_photos=4, size=(120, 160), with_mirrored=False, prefix="photo", shade=120) -> Path:

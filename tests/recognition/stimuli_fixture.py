@@ -13,9 +13,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-EMOTIONS = ["happiness", "fear", "anger", "disgust", "sadness", "surprise", "others"]
-COLUMNS = ["stimulus", "source", "photo_id", "emotion", "gender", "identity", "visible_half", "visible_image_side",
-           "midline_x", "mirrored", "landmarks_file", "detector", "mirror_copy"]
+from halfface import schema
+
+EMOTIONS = list(schema.EMOTIONS)
+COLUMNS = list(schema.MANIFEST_COLUMNS)
 
 
 def landmarks(size: int, midline_x: int) -> np.ndarray:

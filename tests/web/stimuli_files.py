@@ -5,10 +5,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
-from stimuli.labels import EMOTIONS
-
-MANIFEST_COLUMNS = ("stimulus", "source", "photo_id", "emotion", "gender", "identity", "visible_half",
-                    "visible_image_side", "midline_x", "mirrored", "landmarks_file", "mirror_copy")
+from halfface.schema import EMOTIONS, MANIFEST_COLUMNS
 
 
 def make_manifest(folder, n_photos=4, prefix="photo", size=(120, 160), with_mirrored=False) -> Path:

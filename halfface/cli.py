@@ -1,0 +1,76 @@
+"""One error and exit convention for every command of the toolkit (docs/architecture.md, "Errors and exit codes").
+
+- exit 0: success;
+- exit 2: a mistake the user can fix (bad command line, bad file, bad row): one line ``error: ...`` on stderr
+  naming the file/row/value and what to do, never a traceback. argparse's own usage errors exit 2 too;
+- exit 130: interrupted (Ctrl-C);
+- other codes are a command's own documented outcomes (``stimuli build``: 1 when faces were not found;
+  ``experiment run``: 3 ended with Escape, 4 cancelled in the dialog);
+- anything else is a bug and keeps its traceback.
+
+Every package's user-error class derives from :class:`UserError`, so one ``except UserError`` catches all,
+and :func:`run_main` wraps a command's ``main``. Standard library only.
+"""
+from __future__ import annotations
+
+import argparse
+import functools
+import sys
+
+EXIT_OK, EXIT_USER_ERROR, EXIT_INTERRUPTED = 0, 2, 130
+
+
+class UserError(Exception):
+    """A mistake in the command line or the inputs; ``str(err)`` names the file/row/value and the fix."""
+
+
+def print_error(err: BaseException, file=None) -> int:
+    """``error: <message>`` on stderr (one line per line of a multi-problem message); returns 2."""
+    file = sys.stderr if file is None else file
+    for line in str(err).splitlines() or [type(err).__name__]:
+        print(f"error: {line}", file=file)
+    return EXIT_USER_ERROR
+
+
+def run_main(main_fn=None, *, also=(), interrupted="interrupted"):
+    """Wrap a command's ``main``: user errors become one ``error:`` line and exit 2; Ctrl-C exits 130.
+
+    Use as ``@run_main`` or ``@run_main(also=(ConditionsError,))`` (exceptions from libraries that stand
+    for a user mistake). The wrapped function keeps its signature and returns its exit code; exceptions
+    other than :class:`UserError`, ``also`` and KeyboardInterrupt propagate with their traceback, because
+    they are bugs. ``interrupted`` is the line printed on Ctrl-C (say what was kept).
+    """
+    def wrap(fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            try:
+                return fn(*args, **kwargs)
+            except (UserError, *also) as err:
+                return print_error(err)
+            except KeyboardInterrupt:
+                print(interrupted, file=sys.stderr)
+                return EXIT_INTERRUPTED
+        return wrapper
+    return wrap if main_fn is None else wrap(main_fn)
+
+
+def positive_int(text):
+    """argparse type: an integer >= 1."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {text}")
+    return value
+
+
+def nonneg_int(text):
+    """argparse type: an integer >= 0."""
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
+    return value
+
+
+def print_commands(parser: argparse.ArgumentParser, file=None) -> int:
+    """``python -m <package>`` without a command: the full help (every command, with examples); returns 0."""
+    parser.print_help(file=sys.stdout if file is None else file)
+    return EXIT_OK
