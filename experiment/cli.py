@@ -15,7 +15,7 @@ from experiment import design, ids, logfile
 from experiment.argtypes import nonneg_int as _nonneg_int, positive_int as _positive_int
 from experiment.conditions import DESIGNS, ConditionsError, load_conditions
 from experiment.monitor import DEFAULT_DISTANCE_CM, require_display
-from experiment.run import EXIT_CANCELLED, EXIT_OK, EXIT_USER_ERROR, ParticipantError, UserError, cmd_run
+from experiment.run import EXIT_CANCELLED, EXIT_OK, ParticipantError, UserError, cmd_run
 from experiment.session import DEFAULT_MIN_RT_S
 from experiment.texts import TextsError
 from experiment.web import cli as web_cli

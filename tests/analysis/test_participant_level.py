@@ -1,6 +1,5 @@
 """Participant-level paired tests: aggregation by hand, then scipy's paired t-test."""
 
-import numpy as np
 import pytest
 from scipy import stats
 

@@ -149,7 +149,7 @@ def test_a_killed_power_run_resumed_with_the_same_out_computes_only_the_missing_
 def test_calibration_studies_on_the_cluster_give_the_same_p_values_as_here(cluster, tmp_path):
     from analysis import calibration
 
-    here = calibration.run("null", 2, calibration.NULL, tmp_path / "here", first_seed=500)
+    calibration.run("null", 2, calibration.NULL, tmp_path / "here", first_seed=500)
     there = calibration.run("null", 2, calibration.NULL, tmp_path / "there", first_seed=500,
                             backend=Backend(scheduler=cluster.address, progress=False))
     assert list(there["seed"]) == [500, 501]
