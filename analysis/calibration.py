@@ -40,6 +40,7 @@ import pandas as pd
 from statsmodels.stats.proportion import proportion_confint
 
 from halfface import execution
+from halfface.cli import UserError, output_dir, print_error
 
 from . import registry
 from .load import load_logs
@@ -184,8 +185,10 @@ def main(argv=None) -> int:
     except execution.ExecutionError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out = output_dir(args.out)
+    except UserError as exc:
+        return print_error(exc)
     started = time.time()
     try:
         null_p = run("null", args.datasets, NULL, out, first_seed=args.seed, backend=backend)

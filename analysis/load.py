@@ -175,6 +175,12 @@ def _read_table(csv_path: Path) -> pd.DataFrame | None:
     except UnicodeDecodeError:
         raise LogError(f"{name}: not UTF-8 text; save it as CSV UTF-8 or move it out of the log folder") from None
     df.columns = [str(c).strip() for c in df.columns]
+    if "platform" in df.columns:
+        web = (df["platform"].str.strip().str.lower() == "web").to_numpy()
+        if web.any():
+            # The online server writes a text cell that a spreadsheet would run as a formula (e.g. an ID
+            # such as -abc) with one leading apostrophe (halfface.schema.neutralise_cell); take it off.
+            df.loc[web] = df.loc[web].map(schema.raw_cell)
     missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
     if not missing:
         return df
@@ -239,6 +245,12 @@ def _ms_check(df: pd.DataFrame, name: str) -> None:
     rt = pd.to_numeric(df["rt"], errors="coerce")
     med = rt[rt > 0].median()
     if pd.notna(med) and med > MS_MEDIAN:
+        seconds = int(((rt > 0) & (rt <= MS_MEDIAN)).sum())
+        if seconds:
+            # Dividing the whole column would corrupt the rows that are already in seconds.
+            raise LogError(f"{name}: median rt is {med:g}, which looks like milliseconds, but {seconds} of "
+                           f"{int((rt > 0).sum())} rts look like seconds: the file mixes units; convert only "
+                           "the rows in milliseconds (rt, emotion_rt, intensity_rt / 1000) and rerun")
         raise LogError(f"{name}: median rt is {med:g}, which looks like milliseconds (rt must be in seconds); "
                        "divide the rt column (and emotion_rt/intensity_rt) by 1000, e.g. pandas: "
                        "df['rt'] = df['rt'] / 1000, and rerun")

@@ -137,8 +137,11 @@ def _summary(fit: MixedFit, steps: list[str], term: str, dv: str, fixed: list[st
     gaussian = fit.family == "gaussian"
     kind = "gaussian" if gaussian else ("prior" if prior else "ml")
     var = {(r.group, r.term): r.variance for r in fit.random.itertuples()}
+    model = MODEL_TEXT[kind] if fit.terms else (
+        f"ordinary {'linear' if gaussian else 'logistic'} regression: every random effect of the requested "
+        "model was estimated at zero and dropped, so trials are treated as independent")
     out = {
-        "model": MODEL_TEXT[kind], "prior": PRIOR if kind == "prior" else None,
+        "model": model, "prior": PRIOR if kind == "prior" else None,
         "formula": formula(dv, fixed, fit.terms), "requested_formula": formula(dv, fixed, requested),
         "fitted_formula": formula(dv, fixed, fit.terms), "subset": subset, "term": term,
         "coef": row["coef"], "se": row["se"], "se_label": SE_LABEL[kind], "statistic": "t" if gaussian else "z",

@@ -29,6 +29,7 @@ import pandas as pd
 from statsmodels.stats.proportion import proportion_confint
 
 from halfface import execution
+from halfface.cli import UserError, output_dir, print_error
 
 from . import mixed_models, participant_level
 
@@ -261,6 +262,10 @@ def main(argv=None) -> int:
         print(f"error: {args.logdir}: the pilot has {trials['participant'].nunique()} participant(s); fitting "
               "the variance components needs at least 3", file=sys.stderr)
         return 2
+    try:
+        out = output_dir(args.out if args.out else Path(args.logdir) / "power")
+    except UserError as exc:
+        return print_error(exc)
     models = fit_pilot(trials)
     for key in OUTCOMES:
         effect = getattr(args, f"effect_{key}")
@@ -268,8 +273,6 @@ def main(argv=None) -> int:
             m = models[key]
             models[key] = FittedModel(m.intercept, effect, m.sd)
     n_photos = args.photos or int(trials["photo_id"].nunique())
-    out = Path(args.out) if args.out else Path(args.logdir) / "power"
-    out.mkdir(parents=True, exist_ok=True)
     try:
         outcome = power_tasks(models, args.participants, n_photos, args.sims, args.seed, backend,
                               out / "power_tasks.jsonl")

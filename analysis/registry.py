@@ -181,11 +181,11 @@ TESTS: list[Test] = [
          recommended=True),
     Test("mixed_models.intensity", "intensity left vs right (LMM, Satterthwaite t)", MIXED, "intensity", LR,
          read_mixed, recommended=True),
-    Test("mixed_models.accuracy", "accuracy left vs right (logistic GLMM, Wald z)", MIXED, "accuracy", LR, read_mixed,
+    Test("mixed_models.accuracy", "accuracy left vs right (logistic GLMM, gamma(2) SD prior as blme::bglmer, Wald z)", MIXED, "accuracy", LR, read_mixed,
          recommended=True),
     Test("mixed_models.rt_positive_vs_negative", "RT positive vs negative (log RT, LMM)", MIXED, "rt", PN, read_mixed,
          recommended=True),
-    Test("mixed_models.accuracy_side_by_valence", "accuracy side × valence (logistic GLMM)", MIXED, "accuracy", SV,
+    Test("mixed_models.accuracy_side_by_valence", "accuracy side × valence (logistic GLMM, gamma(2) SD prior as blme::bglmer)", MIXED, "accuracy", SV,
          read_mixed, recommended=True),
     # The same two logistic models without the SD prior (glmer), shown in the report as sensitivity rows.
     Test("mixed_models.accuracy.glmer_sensitivity",

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from halfface.cli import UserError, output_dir, print_error
 from stimuli.labels import NEGATIVE_EMOTIONS, POSITIVE_EMOTIONS
 
 from . import (chisquare, descriptives, logistic, mixed_models, participant_level, platforms, registry, ttests,
@@ -544,10 +545,13 @@ def main(argv=None) -> int:
               "(run without --exclude-invalid to see the first problem, or widen --rt-min/--rt-max)",
               file=sys.stderr)
         return 2
+    try:
+        out = output_dir(args.out if args.out else Path(args.logdir) / "report")
+    except UserError as exc:
+        return print_error(exc)
     results, tables = compute_results(logs)
     for line in results["warnings"]:
         print(f"warning: {line}", file=sys.stderr)
-    out = Path(args.out) if args.out else Path(args.logdir) / "report"
     html_path = write_outputs(results, tables, with_valence(logs.trials), out)
     for line in apa_summary(results):
         print(line, end="\n\n")

@@ -72,6 +72,12 @@ def _model_name(mm: dict) -> str:
     estimates are not plain glmer's: every sentence that quotes one says so.
     """
     formula = mm.get("fitted_formula") or mm.get("formula", "")
+    if "|" not in formula:
+        # The simplification rule dropped every random effect (all estimated at zero): what is left is an
+        # ordinary regression that treats trials as independent, and a reader must not be told otherwise.
+        kind = "logistic" if _is_logistic(mm) else "linear"
+        return (f"an ordinary {kind} regression ({formula}; every random effect was estimated at zero and "
+                "dropped, so trials are treated as independent)")
     if _is_logistic(mm):
         prior = mm.get("prior") or LOGISTIC_PRIOR
         return f"a logistic GLMM with {'' if prior.startswith(('a ', 'an ')) else 'a '}{prior} ({formula})"

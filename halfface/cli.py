@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import argparse
 import functools
+import os
 import sys
+from pathlib import Path
 
 EXIT_OK, EXIT_USER_ERROR, EXIT_INTERRUPTED = 0, 2, 130
 
@@ -52,6 +54,24 @@ def run_main(main_fn=None, *, also=(), interrupted="interrupted"):
                 return EXIT_INTERRUPTED
         return wrapper
     return wrap if main_fn is None else wrap(main_fn)
+
+
+def output_dir(path, option: str = "--out") -> Path:
+    """Create the output folder ``path`` (with its parents) before any work is done.
+
+    A path that is a file, lies under a file, or cannot be created or written is a one-line
+    :class:`UserError` naming it, instead of a traceback after minutes of computing.
+    """
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise UserError(f"{option} {path}: exists and is not a folder; give a folder for the outputs") from None
+    except OSError as exc:
+        raise UserError(f"{option} {path}: cannot create this folder ({exc.strerror}); give another") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise UserError(f"{option} {path}: this folder is not writable; give another")
+    return path
 
 
 def positive_int(text):

@@ -100,6 +100,27 @@ def parse_bool(value, default: bool = False) -> bool:
     raise ValueError(f"{value!r} is not a yes/no value: use 1 or 0 (true/false, yes/no also work)")
 
 
+# --- spreadsheet-safe cells (web logs) -------------------------------------------------------------------
+
+# A CSV cell that starts with one of these is run as a formula by Excel/LibreOffice (OWASP "CSV
+# injection"); the online server writes such text cells with one leading apostrophe, and readers of web
+# logs (analysis.load) take it off again with raw_cell.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "'")
+_PLAIN_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+
+
+def neutralise_cell(value: str) -> str:
+    """``value`` safe to open in a spreadsheet (a negative plain number such as ``-0.5`` stays as it is)."""
+    if value.startswith(FORMULA_START) and not _PLAIN_NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
+def raw_cell(cell: str) -> str:
+    """What was sent for a cell written by :func:`neutralise_cell`."""
+    return cell[1:] if cell.startswith("'") else cell
+
+
 # --- file names ----------------------------------------------------------------------------------------------
 
 # Session files: PsychoPy Builder's <participant>_<expName>_<date>, with the date as PsychoPy's

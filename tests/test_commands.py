@@ -95,6 +95,20 @@ def test_a_missing_input_file_is_one_line_and_exit_2_in_every_package(module, ar
     assert err.count("\n") == 1 and err.startswith(f"error: {tmp_path}") and says in err, err
 
 
+@pytest.mark.parametrize("where", ["file", "under_a_file"])
+def test_an_output_folder_that_cannot_be_made_is_one_line_and_exit_2_before_any_work(where, tmp_path, capsys):
+    from analysis import report
+    from analysis.simulate import simulate_trials, write_logs
+
+    write_logs(simulate_trials(3, seed=1), tmp_path / "logs")
+    (tmp_path / "afile").write_text("not a folder")
+    out = tmp_path / "afile" if where == "file" else tmp_path / "afile" / "sub"
+    code = report.main([str(tmp_path / "logs"), "--include-simulated", "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and err.startswith(f"error: --out {out}: "), err
+    assert (tmp_path / "afile").read_text() == "not a folder"
+
+
 # --- python -m <package> lists every command with an example ---------------------------------------------
 
 def _listing(package):

@@ -15,6 +15,7 @@ import re
 
 from experiment.keys import EMOTION_KEYS, INTENSITY_KEYS
 from experiment.logfile import LOG_COLUMNS
+from halfface import schema
 from stimuli.labels import EMOTIONS, SIDES
 
 PLATFORM = "web"
@@ -57,23 +58,12 @@ def web_columns(log_columns=LOG_COLUMNS) -> tuple:
     return tuple(log_columns) + tuple(c for c in extra if c not in log_columns)
 
 
-# OWASP "CSV injection": a cell starting with one of these is run as a formula by Excel/LibreOffice.
-# A leading apostrophe is added to them, and to cells that already start with one, so that taking
-# one apostrophe off any cell that starts with it gives back exactly what the browser sent.
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "'")
-_PLAIN_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
-
-
-def neutralise(value: str) -> str:
-    """``value`` safe to open in a spreadsheet (a negative plain number such as ``-0.5`` stays as it is)."""
-    if value.startswith(FORMULA_START) and not _PLAIN_NUMBER.fullmatch(value):
-        return "'" + value
-    return value
-
-
-def raw_value(cell: str) -> str:
-    """What the browser sent for a cell written by :func:`neutralise`."""
-    return cell[1:] if cell.startswith("'") else cell
+# OWASP "CSV injection": halfface.schema adds a leading apostrophe to a cell that a spreadsheet would run
+# as a formula, and to cells that already start with one, so that taking one apostrophe off any cell that
+# starts with it gives back exactly what the browser sent (analysis.load does that for web logs).
+FORMULA_START = schema.FORMULA_START
+neutralise = schema.neutralise_cell
+raw_value = schema.raw_cell
 
 
 def neutralised_row(row: dict) -> dict:

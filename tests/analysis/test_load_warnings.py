@@ -83,6 +83,30 @@ def test_file_with_half_its_rts_in_milliseconds_is_named_with_the_likely_cause(l
     assert len(logs.trials) == 280 and len(logs.rt_trials) == 220  # intensity and accuracy keep them
 
 
+def test_file_with_most_of_its_rts_in_milliseconds_is_refused_without_advice_that_corrupts_the_rest(logdir):
+    p = logdir / "P02_s1.csv"
+    df = pd.read_csv(p)
+    df.loc[:99, "rt"] = (df.loc[:99, "rt"] * 1000).round()  # median in ms, 40 rows still in seconds
+    df.to_csv(p, index=False)
+    msg = _err(logdir)
+    assert msg.startswith("P02_s1.csv: median rt is ") and "40 of 140 rts look like seconds" in msg
+    assert "mixes units" in msg and "divide the rt column" not in msg
+
+
+def test_web_cells_neutralised_against_spreadsheet_formulas_are_read_as_the_browser_sent_them(logdir):
+    # experiment serve writes "-abc" as "'-abc" so that a spreadsheet does not run it (OWASP CSV injection)
+    from halfface.schema import neutralise_cell
+
+    src = logdir / "P02_s1.csv"
+    df = pd.read_csv(src, dtype=str, keep_default_na=False).assign(participant="-abc", platform="web")
+    df.map(neutralise_cell).to_csv(logdir / "-abc_halfface_2026-12-04_23h53.29.396.csv", index=False)
+    src.unlink()
+    src.with_suffix(".json").unlink()
+    logs = load_logs(logdir)
+    assert set(logs.trials["participant"]) == {"P01", "-abc"}
+    assert (logs.trials.loc[logs.trials["participant"] == "-abc", "rt"] > 0).all()
+
+
 @pytest.mark.parametrize("stem", ["P01_halfface_2026-12-04_23h53.29.396", "P01_halfface_2026-12-04_2353", "P01_s1"])
 def test_psychopy_and_earlier_file_names_are_checked_against_the_participant(logdir, stem):
     if stem != "P01_s1":

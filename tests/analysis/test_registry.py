@@ -58,6 +58,9 @@ def test_every_test_is_one_row_with_the_same_columns_and_its_nested_p(computed):
         [mm["coef"], mm["se"], mm["ci_low"], mm["ci_high"]])
     assert rows.loc["participant_level.rt.p", "effect_size_label"] == "d_z"
     assert rows.loc["mixed_models.accuracy.p", "prior"].startswith("gamma(2)")
+    # Where a fit used a prior, the row's name says so (the page's "All tests" table shows only the name).
+    with_prior = t[t["prior"].fillna("").astype(str) != ""]
+    assert len(with_prior) == 2 and all("prior" in name for name in with_prior["test"])
 
 
 def test_results_json_keeps_its_keys_and_gains_the_table(computed):

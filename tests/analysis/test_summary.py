@@ -37,6 +37,17 @@ def test_mixed_model_sentence_names_the_fitted_model_and_its_uncertainty_label()
     assert mixed_stat({**mm, "df": None}) == "b = 0.200, posterior SD = 0.100, z = 2.00, p = .046"
 
 
+def test_a_model_left_without_random_effects_is_not_called_a_mixed_model():
+    # All answers correct: the RT-by-valence model loses every random effect (zero variance) and is then an
+    # ordinary regression over trials, which the sentence must say.
+    mm = {"model": "linear mixed model", "fitted_formula": "log_rt ~ side", "coef": -0.1, "se": 0.02, "se_label": "SE",
+          "z": -5.0, "t": -5.0, "df": 1786.0, "p": 1e-6, "ci_low": -0.14, "ci_high": -0.06, "ratio": 0.9,
+          "ratio_ci_low": 0.87, "ratio_ci_high": 0.94}
+    text = _side_sentence("rt", _pl(0.01, -0.05), mm)
+    assert "mixed model (log_rt ~ side)" not in text
+    assert "an ordinary linear regression (log_rt ~ side; every random effect was estimated at zero" in text
+
+
 def _results(inter_p, pos_p, neg_p, source="mixed_model"):
     r = {"p": inter_p, "coef": 0.5, "se": 0.4, "z": 1.25}
     if source == "mixed_model":
