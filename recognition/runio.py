@@ -21,6 +21,16 @@ from recognition.config import DECIDING
 from recognition.errors import UserError
 
 
+def check_out_folder(out, flag: str = "--out") -> None:
+    """Refuse an output folder that is a file or lies under one, before any work (mkdir would raise a traceback)."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise UserError(f"{flag} {out} is a file, not a folder: give a folder for the run's files")
+    parent = next((p for p in out.absolute().parents if p.exists()), None)
+    if parent is not None and not parent.is_dir():
+        raise UserError(f"{flag} {out} lies under {parent}, which is a file: give a folder path")
+
+
 def save_checkpoint(path: Path, obj: dict) -> None:
     tmp = Path(str(path) + ".tmp")
     torch.save(obj, tmp)

@@ -365,6 +365,7 @@ def parse_args(argv=None):
         pretrained[arch] = path
     a.pretrained = pretrained
     a.out = Path(a.out).absolute()  # a worker in another folder writes the same run folders
+    runio.check_out_folder(a.out)
     return a
 
 

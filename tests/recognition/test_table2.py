@@ -196,6 +196,16 @@ def test_bad_arguments_are_one_line(tmp_path, capsys):
     assert "python -m stimuli build" in err and err.count("\n") == 1
 
 
+@pytest.mark.parametrize("out", ["notes.txt", "notes.txt/t2"])
+def test_an_out_that_is_a_file_or_under_one_is_one_line_exit_2(out, tmp_path, capsys):
+    # mkdir raised FileExistsError with a traceback (exit 1)
+    (tmp_path / "notes.txt").write_text("keep me")
+    assert table2.main(["--data", "x.csv", "--arch", "resnet18", "--out", str(tmp_path / out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --out ") and "notes.txt" in err and err.count("\n") == 1
+    assert (tmp_path / "notes.txt").read_text() == "keep me"
+
+
 SYNTH = ["--dataset", "synthetic", "--data", "n=32,size=48,classes=4,seed=1", "--arch", "resnet18",
          "--conditions", "left,right", "--epochs", "1", "--image-size", "32", "--batch-size", "16", "--device", "cpu"]
 

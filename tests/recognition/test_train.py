@@ -136,6 +136,17 @@ def test_user_errors_are_one_line_with_exit_code_2(argv, message, tmp_path, caps
     assert err.startswith("error: ") and message in err and "\n" not in err
 
 
+@pytest.mark.parametrize("out", ["notes.txt", "notes.txt/run"])
+def test_an_out_that_is_a_file_or_under_one_is_one_line_exit_2(out, tmp_path, capsys, monkeypatch):
+    # mkdir raised FileExistsError / NotADirectoryError with a traceback (exit 1)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "notes.txt").write_text("keep me")
+    assert train_main(["--dataset", "synthetic", "--out", out]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --out ") and "notes.txt" in err and err.count("\n") == 1
+    assert (tmp_path / "notes.txt").read_text() == "keep me"
+
+
 def test_missing_midline_cache_says_how_to_build_it(tmp_path, capsys):
     px = " ".join(["9"] * 2304)
     (tmp_path / "fer2013.csv").write_text(f'emotion,pixels,Usage\n0,"{px}",Training\n1,"{px}",PublicTest\n')
