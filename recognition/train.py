@@ -437,12 +437,21 @@ def run_or_reuse(cfg: dict, out: Path, fold: int | None, resume: bool = True, di
     """One network: the summary of the finished run in ``out`` when it was trained with these settings (a
     one-line error when not), else trained now (continuing a killed run from its checkpoint when ``resume``).
     ``more_epochs`` (``--resume RUN --epochs N``): a finished run with fewer epochs is continued to N."""
+    finished = finished_run(cfg, out, more_epochs)
+    if finished is not None:
+        return finished
+    return run(cfg, out, fold=fold, resume=resume, dist_info=dist_info)
+
+
+def finished_run(cfg: dict, out: Path, more_epochs: bool = False) -> dict | None:
+    """The summary of the finished run in ``out`` that ``run_or_reuse`` would keep (a one-line error when its
+    settings differ), or None when it would train. Separate so a caller (table2) can tell reuse from training."""
     if (out / "summary.json").is_file():
         saved = runio.read_json(out / "config.json")
         runio.check_settings(out, saved, cfg, more_epochs=more_epochs)
         if not (more_epochs and cfg["epochs"] > saved["epochs"]):
             return runio.read_json(out / "summary.json")
-    return run(cfg, out, fold=fold, resume=resume, dist_info=dist_info)
+    return None
 
 
 def aggregate(results: list[dict], cfg: dict) -> dict:
