@@ -13,7 +13,8 @@ def port(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a port number: give 1-65535, or 0 for any free port") from None
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number: give 1-65535, or 0 for any free "
+                                         "port") from None
     if not 0 <= value <= 65535:
         raise argparse.ArgumentTypeError(f"{value} is out of range: give a port 1-65535, or 0 for any free port")
     return value
