@@ -187,12 +187,20 @@ def cmd_audit(args) -> int:
     if args.out is not None:
         if args.out.exists() and not args.out.is_dir():
             raise ValueError(f"--out {args.out} is a file: give a folder for the audit's CSV files")
+        # A file higher up (--out notes.txt/audit) would make mkdir raise NotADirectoryError after the work.
+        parent = next((p for p in Path(args.out).absolute().parents if p.exists()), None)
+        if parent is not None and not parent.is_dir():
+            raise ValueError(f"--out {args.out} lies under {parent}, which is a file: give a folder path")
     tables, checks = audit(rows, args.participants, args.design, args.blocks, args.session)
     info = design.trial_order(rows, 1, args.session, args.blocks, args.design)[1]
     text = summary(tables, checks, conditions=args.conditions, design_name=args.design,
                    n_participants=args.participants, info=info)
     if args.out is not None:
-        args.out.mkdir(parents=True, exist_ok=True)
+        try:
+            args.out.mkdir(parents=True, exist_ok=True)
+        except OSError as err:  # permissions, a read-only disk: the user's to fix, not a bug
+            raise ValueError(f"--out {args.out}: cannot create the folder ({err.strerror}); give a writable "
+                             "folder") from None
         for name in TABLES:
             tables[name].to_csv(args.out / f"{name}.csv", index=False)
         (args.out / "summary.txt").write_text(text, encoding="utf-8")

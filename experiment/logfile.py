@@ -376,6 +376,7 @@ class SessionLock:
         self.participant = participant
         self.held = False
         self.took_over = None  # the stale lock's contents, when one was taken over
+        self._stale_text = None  # its exact text, put back if the start is refused after all (abandon())
         self._made_folder = False
 
     def read(self) -> dict:
@@ -416,6 +417,10 @@ class SessionLock:
                                         "which is no longer running (a crash or a killed session); continue it with "
                                         "--resume (the dialog offers it), which takes the lock over") from None
                 self.took_over = held
+                try:
+                    self._stale_text = self.path.read_text(encoding="utf-8")
+                except OSError:
+                    self._stale_text = None
                 self.path.unlink(missing_ok=True)
                 continue
             with os.fdopen(fd, "w", encoding="utf-8") as f:
@@ -439,6 +444,21 @@ class SessionLock:
             self.path.unlink(missing_ok=True)
             self.held = False
         self._drop_folder()
+
+    def abandon(self) -> None:
+        """Let go of a lock whose start was refused: a stale lock taken over is put back as it was.
+
+        The stale lock is the only record of which session stopped (a crash or
+        ``kill -9``); a refused ``--resume`` must not erase it.
+        """
+        if self.held and self._stale_text is not None:
+            tmp = self.path.with_suffix(".lock.tmp")
+            tmp.write_text(self._stale_text, encoding="utf-8")
+            os.replace(tmp, self.path)  # atomic: the path never goes missing for a concurrent start
+            self.held = False
+            self._drop_folder()
+            return
+        self.release()
 
     def _drop_folder(self) -> None:
         # A refused start leaves nothing behind, not even the folder it made for the lock.

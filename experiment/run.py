@@ -219,7 +219,7 @@ def prepare(args) -> Plan:
         plan = _plan_files(args, rows, number, trials, info, texts, practice, practice_rows, config, screen_size,
                            gamma)
     except BaseException:
-        lock.release()
+        lock.abandon()  # a stale lock taken over is put back: it records which session stopped
         raise
     plan.lock = lock
     lock.update(stem=plan.paths.stem)

@@ -98,9 +98,11 @@ def fold_groups(fs: FaceSet) -> tuple[list | None, str]:
     """
     ident = fs.columns.get("identity")
     if ident and any(ident):
-        empty = sum(1 for x in ident if not x)
         groups = [x if x else f"photo:{p}" for x, p in zip(ident, fs.groups or range(len(fs)))]
-        return groups, "grouped by identity" + (f": {empty} rows without one grouped by photo_id" if empty else "")
+        # photos, not rows: a photo's two halves (and an 'all' row) are separate rows of one photo
+        empty = len({g for g, x in zip(groups, ident) if not x})
+        without = f": {empty} photo{'s' if empty != 1 else ''} without one grouped by photo_id" if empty else ""
+        return groups, "grouped by identity" + without
     if fs.groups is not None:
         why = "empty" if ident is not None else "absent"
         return fs.groups, f"grouped by photo: the identity column is {why}, so photo_id groups the folds"

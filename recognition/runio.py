@@ -17,8 +17,18 @@ import numpy as np
 import torch
 
 from recognition import model as hsaw
-from recognition.config import DECIDING
+from recognition.config import BY_NAME, DECIDING
 from recognition.errors import UserError
+
+
+def check_out_folder(out, flag: str = "--out") -> None:
+    """Refuse an output folder that is a file or lies under one, before any work (mkdir would raise a traceback)."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise UserError(f"{flag} {out} is a file, not a folder: give a folder for the run's files")
+    parent = next((p for p in out.absolute().parents if p.exists()), None)
+    if parent is not None and not parent.is_dir():
+        raise UserError(f"{flag} {out} lies under {parent}, which is a file: give a folder path")
 
 
 def save_checkpoint(path: Path, obj: dict) -> None:
@@ -127,9 +137,23 @@ def check_settings(out: Path, saved: dict, fresh: dict, more_epochs: bool = Fals
     diff = [k for k in DECIDING if k in saved and k in fresh and saved[k] != fresh[k]
             and not (more_epochs and k == "epochs" and fresh[k] > saved[k] and saved.get("schedule_used") == "paper")]
     if diff:
-        then = ", ".join(f"{k}={saved[k]!r}" for k in diff)
-        now = ", ".join(f"{k}={fresh[k]!r}" for k in diff)
+        then = ", ".join(_shown(k, saved) for k in diff)
+        now = ", ".join(_shown(k, fresh) for k in diff)
         raise UserError(f"{out} holds a run with {then}, not {now}; use another --out (or the same settings)")
+
+
+def _shown(key: str, cfg: dict) -> str:
+    """``key=value`` for a message; an unset value (None/auto) reads "default", with what the run chose for it.
+
+    ``lr=None`` read as "no learning rate"; it means the default, which the run resolved (config's ``decided``).
+    """
+    value, setting = cfg[key], BY_NAME.get(key)
+    if setting is None or setting.decided is None or value not in (None, "auto"):
+        return f"{key}={value!r}"
+    chosen = cfg.get(setting.decided)
+    if chosen is None:
+        return f"{key}=default"
+    return f"{key}=default ({chosen:g})" if isinstance(chosen, float) else f"{key}=default ({chosen})"
 
 
 def check_resume(out: Path, fresh: dict) -> dict:

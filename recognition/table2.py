@@ -44,7 +44,7 @@ from recognition.data import DATASETS, STIMULUS_ROWS
 from recognition.errors import UserError
 from recognition.model import ARCHS
 from recognition.plots import halves_figure
-from recognition.train import run_or_reuse, subrun_dir
+from recognition.train import finished_run, run, subrun_dir
 
 # accuracy (%) in Huang & Yang (2024): Table 2 (the lab's stimuli, 10-fold CV) and Table 3 (FER2013)
 PAPER = {"stimuli": {"alexnet": {"left": 77.6, "right": 73.7}, "resnet18": {"left": 84.7, "right": 79.3}},
@@ -85,16 +85,20 @@ def train_network(cfg: dict, out: str, fold: int | None) -> dict:
 
     Plain arguments in, plain values out (picklable: a task for a process pool or a cluster queue). Writes
     ``out/summary.json`` and ``out/predictions.csv``; returns the summary with ``predictions`` (the
-    out-of-fold rows of predictions.csv, as strings).
+    out-of-fold rows of predictions.csv, as strings) and ``reused`` (True: the finished run was kept, not
+    trained; the execution layer counts the task as computed either way, so run_table counts these).
     """
     out = Path(out)
-    summary = run_or_reuse(cfg, out, fold, resume=True)
+    summary = finished_run(cfg, out)  # what run_or_reuse does, telling reuse from training
+    reused = summary is not None
+    if not reused:
+        summary = run(cfg, out, fold=fold, resume=True)
     path = out / "predictions.csv"
     if not path.is_file():
         raise UserError(f"{out}: a finished run without predictions.csv (written by an older version); "
                         "use another --out")
     with open(path, newline="") as f:
-        return dict(summary, predictions=list(csv.DictReader(f)))
+        return dict(summary, predictions=list(csv.DictReader(f)), reused=reused)
 
 
 def run_table(args, log) -> tuple[list[dict], list[dict]]:
@@ -115,13 +119,25 @@ def run_table(args, log) -> tuple[list[dict], list[dict]]:
                                       backend=args.backend, desc="networks", log=log, fatal=(UserError,))
     except execution.ExecutionError as exc:  # no scheduler there, workers without this toolkit
         raise UserError(str(exc)) from None
-    log(outcome.summary())
+    log(network_counts(outcome, keys, args.out))
     if outcome.failures:
         key, reason = next(iter(outcome.failures.items()))
         raise UserError(f"{len(outcome.failures)} of {len(keys)} network(s) failed after {args.backend.retries} "
                         f"retries, e.g. {'/'.join(map(str, key))}: {reason}; rerun with the same --out to try them "
                         "again (finished runs are kept)")
     return tasks, [outcome.results[k] for k in keys]
+
+
+def network_counts(outcome, keys, out) -> str:
+    """The run's one-line count. The execution layer's summary counts a network that train_network reused
+    from a finished run in --out as computed (the reuse happens inside the task): this line tells them apart."""
+    reused = sum(1 for k in keys if k in outcome.results and outcome.results[k].get("reused"))
+    trained = outcome.computed - reused
+    line = (f"{len(keys)} network(s): {trained} trained on {outcome.where} in {outcome.seconds:.1f} s, "
+            f"{reused} reused finished networks in {out}, {len(outcome.failures)} failed")
+    if outcome.reused:  # results read back from an execution store (none today: table2 passes no store)
+        line += f", {outcome.reused} kept from an earlier run's store"
+    return line
 
 
 def task_key(task: dict) -> tuple:
@@ -365,6 +381,7 @@ def parse_args(argv=None):
         pretrained[arch] = path
     a.pretrained = pretrained
     a.out = Path(a.out).absolute()  # a worker in another folder writes the same run folders
+    runio.check_out_folder(a.out)
     return a
 
 

@@ -419,8 +419,11 @@ def run_all(cfg: dict, out: Path, resume: bool, dist_info=(0, 1), subruns: bool 
     summary = aggregate(results, cfg)
     if dist_info[0] == 0:
         runio.write_json(out / "summary.json", summary)
-        print(f"{summary['runs']} runs: accuracy {summary['accuracy_mean']:.4f} ± {summary['accuracy_sd']:.4f} "
-              f"({summary['selection']})")
+        # The ± is the sd over seeds (or over runs without folds); one value has no spread: "–", as table2 prints
+        sd = "–" if summary["accuracy_sd"] is None else f"{summary['accuracy_sd']:.4f}"
+        unit = "seeds" if cfg["folds"] > 1 else "runs"
+        print(f"{summary['runs']} runs: accuracy {summary['accuracy_mean']:.4f} ± {sd} (sd over {unit}; "
+              f"{summary['selection']})")
     return summary
 
 
@@ -434,16 +437,28 @@ def run_or_reuse(cfg: dict, out: Path, fold: int | None, resume: bool = True, di
     """One network: the summary of the finished run in ``out`` when it was trained with these settings (a
     one-line error when not), else trained now (continuing a killed run from its checkpoint when ``resume``).
     ``more_epochs`` (``--resume RUN --epochs N``): a finished run with fewer epochs is continued to N."""
+    finished = finished_run(cfg, out, more_epochs)
+    if finished is not None:
+        return finished
+    return run(cfg, out, fold=fold, resume=resume, dist_info=dist_info)
+
+
+def finished_run(cfg: dict, out: Path, more_epochs: bool = False) -> dict | None:
+    """The summary of the finished run in ``out`` that ``run_or_reuse`` would keep (a one-line error when its
+    settings differ), or None when it would train. Separate so a caller (table2) can tell reuse from training."""
     if (out / "summary.json").is_file():
         saved = runio.read_json(out / "config.json")
         runio.check_settings(out, saved, cfg, more_epochs=more_epochs)
         if not (more_epochs and cfg["epochs"] > saved["epochs"]):
             return runio.read_json(out / "summary.json")
-    return run(cfg, out, fold=fold, resume=resume, dist_info=dist_info)
+    return None
 
 
 def aggregate(results: list[dict], cfg: dict) -> dict:
-    """Mean ± sd over seeds of each seed's accuracy (with folds: correct/total over all its folds)."""
+    """Mean ± sd over seeds of each seed's accuracy (with folds: correct/total over all its folds).
+
+    ``accuracy_sd`` is None (JSON null) for a single seed (or single run): no spread was measured.
+    """
     seeds = sorted({r["seed"] for r in results})
     per_seed = []
     for s in seeds:
@@ -452,10 +467,12 @@ def aggregate(results: list[dict], cfg: dict) -> dict:
     accs = np.array(per_seed if cfg["folds"] > 1 else [r["accuracy"] for r in results])
     return {"runs": len(results), "folds": cfg["folds"], "seeds": cfg["seeds"],
             "selection": "final epoch" if cfg["select"] == "last" else "epoch chosen on an inner split (nested)",
-            "accuracy_mean": float(accs.mean()), "accuracy_sd": float(accs.std(ddof=1)) if len(accs) > 1 else 0.0,
+            "accuracy_mean": float(accs.mean()), "accuracy_sd": float(accs.std(ddof=1)) if len(accs) > 1 else None,
             "accuracy_per_seed": accs.tolist(), "unit": "seed (pooled over folds)" if cfg["folds"] > 1 else "run",
-            "per_run": [{k: r.get(k) for k in ("fold", "seed", "accuracy", "correct", "n_evaluated",
-                                                "mean_class_accuracy", "macro_f1", "accuracy_epoch")}
+            # folds numbered from 1, as the fold<k>_seed<s> folders and table2's runs.csv (config's fold is 0-based)
+            "per_run": [dict({k: r.get(k) for k in ("fold", "seed", "accuracy", "correct", "n_evaluated",
+                                                     "mean_class_accuracy", "macro_f1", "accuracy_epoch")},
+                             fold=None if r.get("fold") is None else r["fold"] + 1)
                         for r in results],
             "arch": results[0].get("arch"), "variant": results[0].get("variant"), "half": results[0].get("half")}
 

@@ -23,7 +23,7 @@ import torch
 
 from recognition.config import APPLIED, BY_NAME, DEFAULTS, GROWS, add_flags, complete
 from recognition.errors import UserError
-from recognition.runio import read_json
+from recognition.runio import check_out_folder, read_json
 
 DESCRIPTION = ("Train HSAW (or a plain AlexNet/ResNet18) on a face dataset; --folds/--seeds repeat it "
                "(cross-validation), --resume continues a run. See docs/recognition.md.")
@@ -120,6 +120,7 @@ def main(run_all, argv=None) -> int:
     """``run_all``: recognition.train.run_all (passed in by train.py's ``__main__``; see the module docstring)."""
     try:
         cfg, out, resume = parse_args(argv)
+        check_out_folder(out, "--resume" if resume else "--out")
         rank, world, local = (int(os.environ.get(k, dflt)) for k, dflt in
                               (("RANK", 0), ("WORLD_SIZE", 1), ("LOCAL_RANK", 0)))
         if cfg.get("device") is None:

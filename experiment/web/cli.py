@@ -4,7 +4,7 @@ import argparse
 from pathlib import Path
 
 from experiment import design as lab_design
-from experiment.argtypes import nonneg_int as _nonneg_int, positive_int as _positive_int
+from experiment.argtypes import nonneg_int as _nonneg_int, port as _port, positive_int as _positive_int
 from experiment.conditions import DESIGNS
 from experiment.ids import DEFAULT_EXP_NAME
 from experiment.session import DEFAULT_MIN_RT_S
@@ -68,7 +68,7 @@ def add_parsers(sub) -> None:
     srv.add_argument("--logs", required=True, type=Path, help="folder for the session logs")
     srv.add_argument("--host", default="127.0.0.1",
                      help="address to listen on (default 127.0.0.1: this computer only; 0.0.0.0: the lab network)")
-    srv.add_argument("--port", type=int, default=8000, help="port (default 8000; 0: any free port)")
+    srv.add_argument("--port", type=_port, default=8000, help="port (default 8000; 0: any free port)")
     srv.add_argument("--quiet", action="store_true", help="do not print each request")
     srv.add_argument("--behind-proxy", metavar="PROXY_IPS", default=None,
                      help="take the client address from X-Forwarded-For sent by these proxy addresses "

@@ -132,6 +132,16 @@ def test_a_bad_out_folder_is_one_line_with_exit_2(manifests, tmp_path, capsys):
     assert code == 2 and err.count("\n") == 1 and "file.txt" in err
 
 
+def test_an_out_folder_under_a_file_is_one_line_with_exit_2(manifests, tmp_path, capsys):
+    # mkdir would raise NotADirectoryError (a traceback) for a path below a regular file
+    (tmp_path / "file.txt").write_text("x")
+    code = main(["audit", "--conditions", str(manifests[("cycling", False)]), "--participants", "2",
+                 "--out", str(tmp_path / "file.txt" / "x")])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and err.startswith("error: ") and "file.txt" in err
+    assert "Traceback" not in err
+
+
 def test_a_set_too_small_for_the_first_trial_balance_says_so_instead_of_failing(tmp_path, capsys):
     # 5 photos in 4 blocks: three blocks hold one photo, which cannot offer every version first
     manifest = write_manifest(tmp_path / "small", photo_names("cycling", n_photos=5))

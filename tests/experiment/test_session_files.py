@@ -51,6 +51,25 @@ def test_a_stale_lock_is_reported_and_taken_over_only_with_resume(tmp_path):
     lock.release()
 
 
+def test_a_refused_resume_leaves_the_stale_lock_it_took_over_as_it_was(tmp_path, capsys):
+    # The stale lock is the only record of which session stopped: a refused start must not delete it.
+    manifest = make_stimuli(tmp_path / "stim", n_photos=2)
+    logs = tmp_path / "logs"
+    path = _write_lock(logs, participant="P05", pid=_dead_pid())
+    before = path.read_text()
+    code = main(["run", "--participant", "P05", "--resume", "--conditions", str(manifest), "--logs", str(logs)])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "nothing to resume" in err
+    assert path.read_text() == before
+    assert sorted(p.name for p in logs.iterdir()) == [path.name]  # no .tmp left either
+
+
+def test_abandon_without_a_take_over_removes_the_lock(tmp_path):
+    lock = SessionLock(tmp_path / "logs", "P01").acquire(resume=True, session=1)
+    lock.abandon()
+    assert not (tmp_path / "logs").exists()  # the folder it made goes too, as with release()
+
+
 def test_a_lock_from_another_host_counts_as_live(tmp_path):
     _write_lock(tmp_path, pid=_dead_pid(), host="booth-2.example")  # its PID cannot be checked from here
     with pytest.raises(SessionLocked, match="already being tested.*booth-2.example"):

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from recognition import stats, table2
+from recognition.errors import UserError
 
 from .stimuli_fixture import write_manifest
 
@@ -163,6 +164,32 @@ def test_without_identities_the_folds_group_by_photo_and_say_so(tmp_path, capsys
     assert "names 1 poser(s) (identity)" in err and err.count("\n") == 1
 
 
+def test_rows_without_an_identity_are_counted_as_photos_not_rows():
+    # a photo's two halves are two rows: "4 rows without one" overstated the photos grouped by photo_id
+    import torch
+
+    from recognition.data import FaceSet
+    from recognition.prepare import fold_groups
+
+    photos = ["p1", "p1", "p2", "p2", "p3", "p3", "p4", "p4"]
+    fs = FaceSet(torch.zeros(8, 4, 4, dtype=torch.uint8), torch.zeros(8, dtype=torch.long), ["a"], None, "x",
+                 groups=photos, columns={"identity": ["A", "A", "B", "B", "", "", "", ""], "photo_id": photos})
+    groups, said = fold_groups(fs)
+    assert said == "grouped by identity: 2 photos without one grouped by photo_id"
+    assert groups == ["A", "A", "B", "B", "photo:p3", "photo:p3", "photo:p4", "photo:p4"]
+
+
+def test_a_refusal_names_an_unset_lr_as_the_default_it_resolved_to(tmp_path):
+    # "lr=None" read as "no learning rate"; the run had used the default, resolved to 0.01
+    from recognition.runio import check_settings
+
+    with pytest.raises(UserError) as err:
+        check_settings(tmp_path, {"lr": None, "lr_used": 0.01}, {"lr": 0.5})
+    assert "holds a run with lr=default (0.01), not lr=0.5;" in str(err.value) and "None" not in str(err.value)
+    with pytest.raises(UserError, match=r"with lr=0.5, not lr=default;"):
+        check_settings(tmp_path, {"lr": 0.5, "lr_used": 0.5}, {"lr": None})
+
+
 def test_the_table_of_a_collapsed_run_says_so_with_a_dash_for_one_seed():
     # pure: summaries and predictions as the runs write them; one seed, everything predicted "fear"
     classes = ["happiness", "fear", "anger"]
@@ -194,6 +221,16 @@ def test_bad_arguments_are_one_line(tmp_path, capsys):
     assert table2.main(["--data", str(tmp_path / "missing.csv"), "--arch", "resnet18", "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "python -m stimuli build" in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("out", ["notes.txt", "notes.txt/t2"])
+def test_an_out_that_is_a_file_or_under_one_is_one_line_exit_2(out, tmp_path, capsys):
+    # mkdir raised FileExistsError with a traceback (exit 1)
+    (tmp_path / "notes.txt").write_text("keep me")
+    assert table2.main(["--data", "x.csv", "--arch", "resnet18", "--out", str(tmp_path / out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --out ") and "notes.txt" in err and err.count("\n") == 1
+    assert (tmp_path / "notes.txt").read_text() == "keep me"
 
 
 SYNTH = ["--dataset", "synthetic", "--data", "n=32,size=48,classes=4,seed=1", "--arch", "resnet18",
@@ -229,8 +266,12 @@ def test_a_rerun_with_other_settings_into_the_same_out_is_refused_not_mislabelle
     assert (out / "table2.md").read_text() == table_before
     # more seeds into the same --out is fine: the finished seed is kept
     stamp = (out / "resnet18" / "left" / "seed0" / "summary.json").stat().st_mtime_ns
+    capsys.readouterr()
     assert table2.main([*SYNTH, "--seeds", "2", "--out", str(out)]) == 0
     assert (out / "resnet18" / "left" / "seed0" / "summary.json").stat().st_mtime_ns == stamp
+    # the count says what happened: seed 0 of both halves reused, seed 1 trained (not "4 computed")
+    printed = capsys.readouterr().out
+    assert "4 network(s): 2 trained on " in printed and f"2 reused finished networks in {out}" in printed
     with open(out / "runs.csv") as f:
         assert sorted(r["seed"] for r in csv.DictReader(f) if r["condition"] == "left") == ["0", "1"]
 

@@ -82,7 +82,7 @@ def test_resume_after_sigkill_ends_with_the_same_metrics_and_weights(tiny_run, t
     assert (out / "relabels.csv").read_text() == (tiny_run / "relabels.csv").read_text()
 
 
-def test_folds_without_groups_report_each_held_out_folds_final_epoch(tmp_path):
+def test_folds_without_groups_report_each_held_out_folds_final_epoch(tmp_path, capsys):
     out = tmp_path / "cv"
     rc = train_main(["--dataset", "synthetic", "--data", "n=16,size=48,classes=2", "--image-size", "48",
                      "--batch-size", "8", "--epochs", "1", "--folds", "2", "--seeds", "1", "--no-compile",
@@ -96,6 +96,11 @@ def test_folds_without_groups_report_each_held_out_folds_final_epoch(tmp_path):
     assert summary["accuracy_per_seed"] == [pytest.approx(sum(r["correct"] for r in runs) / 16)]
     cfg = json.loads((out / "fold1_seed0" / "config.json").read_text())
     assert cfg["arch"] == "hsaw" and cfg["eval_source"] == "fold 1/2 of train" and cfg["val_source"] is None
+    # one seed: the ± (sd over seeds) measured nothing, so "–", not "0.0000"; per_run numbers folds as the folders
+    assert summary["accuracy_sd"] is None
+    assert [(r["fold"], r["seed"]) for r in summary["per_run"]] == [(1, 0), (2, 0)]
+    printed = capsys.readouterr().out
+    assert "2 runs: accuracy" in printed and "± – (sd over seeds" in printed and "± 0.0000" not in printed
 
 
 def test_schedule_is_the_papers_with_pretrained_weights_and_onecycle_from_scratch():
@@ -134,6 +139,17 @@ def test_user_errors_are_one_line_with_exit_code_2(argv, message, tmp_path, caps
     assert train_main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: ") and message in err and "\n" not in err
+
+
+@pytest.mark.parametrize("out", ["notes.txt", "notes.txt/run"])
+def test_an_out_that_is_a_file_or_under_one_is_one_line_exit_2(out, tmp_path, capsys, monkeypatch):
+    # mkdir raised FileExistsError / NotADirectoryError with a traceback (exit 1)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "notes.txt").write_text("keep me")
+    assert train_main(["--dataset", "synthetic", "--out", out]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --out ") and "notes.txt" in err and err.count("\n") == 1
+    assert (tmp_path / "notes.txt").read_text() == "keep me"
 
 
 def test_missing_midline_cache_says_how_to_build_it(tmp_path, capsys):

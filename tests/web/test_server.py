@@ -443,3 +443,21 @@ def test_a_connection_that_trickles_its_headers_is_closed_by_the_server(server):
     finally:
         slow.close()
     assert closed  # after HEADER_TIMEOUT_S, not after the 200 s the headers would take
+
+
+@pytest.mark.parametrize("port", ["99999", "-1", "http"])
+def test_a_port_out_of_range_is_refused_by_the_parser(site, tmp_path, capsys, port):
+    # the socket module would raise OverflowError (a traceback) for a port above 65535
+    from experiment.cli import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["serve", str(site), "--logs", str(tmp_path / "logs"), "--port", port])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and "argument --port" in err and "65535" in err and "Traceback" not in err
+    assert not (tmp_path / "logs").exists()
+
+
+def test_port_0_still_means_any_free_port():
+    from experiment.argtypes import port
+
+    assert port("0") == 0 and port("65535") == 65535
