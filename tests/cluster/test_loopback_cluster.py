@@ -168,7 +168,7 @@ def test_table2_on_two_dask_workers_and_two_processes_gives_the_same_accuracies_
     assert table2.main([*argv, "--out", str(tmp_path / "local")]) == 0
     assert table2.main([*argv, "--out", str(tmp_path / "jobs2"), "--jobs", "2"]) == 0
     assert table2.main([*argv, "--out", str(tmp_path / "dask"), "--scheduler", cluster.address]) == 0
-    assert "8 task(s): 8 computed on Dask cluster" in (tmp_path / "dask" / "table2.log").read_text()
+    assert "8 network(s): 8 trained on Dask cluster" in (tmp_path / "dask" / "table2.log").read_text()
     # every network's accuracy and every out-of-fold prediction (probabilities to 6 decimals) are the same
     for other in ("jobs2", "dask"):
         for file in ("runs.csv", "predictions.csv"):
