@@ -40,7 +40,7 @@ import pandas as pd
 from statsmodels.stats.proportion import proportion_confint
 
 from halfface import execution
-from halfface.cli import UserError, output_dir, print_error
+from halfface.cli import output_dir, run_main
 
 from . import registry
 from .load import load_logs
@@ -170,6 +170,8 @@ def markdown(null: pd.DataFrame, power: pd.DataFrame | None) -> str:
     return "\n".join(lines)
 
 
+@run_main(interrupted="interrupted; the finished studies are kept in OUT/tasks_*.jsonl: rerun the same "
+                      "command to compute only the rest")
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m analysis.calibration", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -180,26 +182,15 @@ def main(argv=None) -> int:
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     execution.add_arguments(parser, jobs_default=None, what="simulated studies")  # --jobs default: all cores
     args = parser.parse_args(argv)
-    try:
-        backend = execution.backend_from_args(args, progress=not args.no_progress)
-    except execution.ExecutionError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    try:
-        out = output_dir(args.out)
-    except UserError as exc:
-        return print_error(exc)
+    backend = execution.backend_from_args(args, progress=not args.no_progress)  # ExecutionError: a UserError
+    out = output_dir(args.out)
     started = time.time()
-    try:
-        null_p = run("null", args.datasets, NULL, out, first_seed=args.seed, backend=backend)
-        power_p = None
-        if args.power_datasets:
-            print(f"effects at the paper's size: {PAPER_EFFECTS}", file=sys.stderr)
-            power_p = run("power", args.power_datasets, PAPER_EFFECTS, out, first_seed=args.seed + 10**6,
-                          backend=backend)
-    except execution.ExecutionError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    null_p = run("null", args.datasets, NULL, out, first_seed=args.seed, backend=backend)
+    power_p = None
+    if args.power_datasets:
+        print(f"effects at the paper's size: {PAPER_EFFECTS}", file=sys.stderr)
+        power_p = run("power", args.power_datasets, PAPER_EFFECTS, out, first_seed=args.seed + 10**6,
+                      backend=backend)
     null = rejection_table(null_p)
     power = rejection_table(power_p) if power_p is not None else None
     null.to_csv(out / "type1_error.csv", index=False)

@@ -7,7 +7,7 @@ import pandas as pd
 from scipy import stats
 from scipy.stats import contingency
 
-from stimuli.labels import SIDES
+from halfface.schema import SIDES
 
 
 def contingency_2x2(data: pd.DataFrame, row: str = "visible_half", outcome: str = "correct",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from stimuli.labels import EMOTIONS, SIDES
+from halfface.schema import EMOTIONS, SIDES
 
 
 def group_summary(data: pd.DataFrame, dv: str, by: list[str]) -> pd.DataFrame:

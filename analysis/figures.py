@@ -9,7 +9,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from stimuli.labels import EMOTIONS, SIDES  # noqa: E402
+from halfface.schema import EMOTIONS, SIDES  # noqa: E402
 
 from .descriptives import accuracy_by_emotion, confusion_matrix  # noqa: E402
 

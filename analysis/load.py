@@ -31,7 +31,7 @@ import pandas as pd
 
 from halfface import schema
 from halfface.cli import UserError
-from stimuli.labels import EMOTIONS, SIDES
+from halfface.schema import EMOTIONS, SIDES
 
 REQUIRED_COLUMNS = schema.REQUIRED_LOG_COLUMNS
 # A CSV with at least this many of the required columns is a log with columns missing (an

@@ -17,7 +17,7 @@ import statsmodels.api as sm
 from scipy import stats
 from scipy.special import xlogy
 
-from stimuli.labels import EMOTIONS, SIDES
+from halfface.schema import EMOTIONS, SIDES
 
 from .chisquare import chi2_2x2, contingency_2x2
 

@@ -43,7 +43,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from stimuli.labels import NEGATIVE_EMOTIONS, POSITIVE_EMOTIONS
+from halfface.schema import NEGATIVE_EMOTIONS, POSITIVE_EMOTIONS
 
 from .lme import MixedFit, RandomTerm, fit_glmer, fit_lmm
 

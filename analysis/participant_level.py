@@ -13,7 +13,7 @@ import pandas as pd
 import pingouin as pg
 from scipy import stats
 
-from stimuli.labels import SIDES
+from halfface.schema import SIDES
 
 
 def participant_condition_means(data: pd.DataFrame, dv: str, by: str, levels: tuple[str, str],

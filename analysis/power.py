@@ -29,7 +29,7 @@ import pandas as pd
 from statsmodels.stats.proportion import proportion_confint
 
 from halfface import execution
-from halfface.cli import UserError, output_dir, print_error
+from halfface.cli import CommandFailed, UserError, output_dir, run_main
 
 from . import mixed_models, participant_level
 
@@ -213,8 +213,10 @@ def _int_list(text: str) -> list[int]:
     return values
 
 
+@run_main(interrupted="interrupted; the finished data sets are kept in OUT/power_tasks.jsonl: rerun the same "
+                      "command to compute only the rest")
 def main(argv=None) -> int:
-    from .load import LogError, load_logs
+    from .load import load_logs
 
     parser = argparse.ArgumentParser(
         prog="python -m analysis.power",
@@ -245,27 +247,13 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.sims < 1 or args.seed < 0 or not 0 < args.alpha < 1 or not 0 < args.target < 1 or \
             (args.photos is not None and args.photos < 2):
-        print("error: need --sims >= 1, --seed >= 0, 0 < --alpha, --target < 1 and --photos >= 2", file=sys.stderr)
-        return 2
-    try:
-        backend = execution.backend_from_args(args, progress=not args.no_progress)
-    except execution.ExecutionError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    try:
-        logs = load_logs(args.logdir, include_simulated=args.include_simulated)
-    except LogError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    trials = logs.trials
+        raise UserError("need --sims >= 1, --seed >= 0, 0 < --alpha, --target < 1 and --photos >= 2")
+    backend = execution.backend_from_args(args, progress=not args.no_progress)  # ExecutionError: a UserError
+    trials = load_logs(args.logdir, include_simulated=args.include_simulated).trials  # LogError: a UserError
     if trials["participant"].nunique() < 3:
-        print(f"error: {args.logdir}: the pilot has {trials['participant'].nunique()} participant(s); fitting "
-              "the variance components needs at least 3", file=sys.stderr)
-        return 2
-    try:
-        out = output_dir(args.out if args.out else Path(args.logdir) / "power")
-    except UserError as exc:
-        return print_error(exc)
+        raise UserError(f"{args.logdir}: the pilot has {trials['participant'].nunique()} participant(s); fitting "
+                        "the variance components needs at least 3")
+    out = output_dir(args.out if args.out else Path(args.logdir) / "power")
     models = fit_pilot(trials)
     for key in OUTCOMES:
         effect = getattr(args, f"effect_{key}")
@@ -273,17 +261,11 @@ def main(argv=None) -> int:
             m = models[key]
             models[key] = FittedModel(m.intercept, effect, m.sd)
     n_photos = args.photos or int(trials["photo_id"].nunique())
-    try:
-        outcome = power_tasks(models, args.participants, n_photos, args.sims, args.seed, backend,
-                              out / "power_tasks.jsonl")
-    except execution.ExecutionError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    outcome = power_tasks(models, args.participants, n_photos, args.sims, args.seed, backend,
+                          out / "power_tasks.jsonl")
     print(outcome.summary(), file=sys.stderr)
     if not outcome.results:
-        print(f"error: every simulated data set failed; the reasons are in {out / 'power_tasks.jsonl'}",
-              file=sys.stderr)
-        return 1
+        raise CommandFailed(f"every simulated data set failed; the reasons are in {out / 'power_tasks.jsonl'}")
     p_values = p_value_frame(outcome)
     table = power_table(p_values, args.alpha)
     required = required_participants(table, args.target)

@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from halfface.cli import UserError, output_dir, print_error
-from stimuli.labels import NEGATIVE_EMOTIONS, POSITIVE_EMOTIONS
+from halfface.cli import UserError, output_dir, run_main
+from halfface.schema import NEGATIVE_EMOTIONS, POSITIVE_EMOTIONS
 
 from . import (chisquare, descriptives, logistic, mixed_models, participant_level, platforms, registry, ttests,
                within_design)
@@ -505,6 +505,7 @@ def _sessions_arg(value: str):
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+@run_main
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m analysis.report",
@@ -533,22 +534,13 @@ def main(argv=None) -> int:
                         help="leave out trials shown again after a stopped session (column reshown = 1; kept and "
                              "listed by default)")
     args = parser.parse_args(argv)
-    try:
-        logs = load_logs(args.logdir, exclude_invalid=args.exclude_invalid, include_simulated=args.include_simulated,
-                         rt_min=args.rt_min, rt_max=args.rt_max, sessions=args.sessions,
-                         exclude_reshown=args.exclude_reshown)
-    except LogError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    logs = load_logs(args.logdir, exclude_invalid=args.exclude_invalid, include_simulated=args.include_simulated,
+                     rt_min=args.rt_min, rt_max=args.rt_max, sessions=args.sessions,
+                     exclude_reshown=args.exclude_reshown)  # a bad log: LogError, a UserError
     if logs.trials.empty:
-        print(f"error: {args.logdir}: no valid trials left to analyse; check the exclusions "
-              "(run without --exclude-invalid to see the first problem, or widen --rt-min/--rt-max)",
-              file=sys.stderr)
-        return 2
-    try:
-        out = output_dir(args.out if args.out else Path(args.logdir) / "report")
-    except UserError as exc:
-        return print_error(exc)
+        raise UserError(f"{args.logdir}: no valid trials left to analyse; check the exclusions "
+                        "(run without --exclude-invalid to see the first problem, or widen --rt-min/--rt-max)")
+    out = output_dir(args.out if args.out else Path(args.logdir) / "report")
     results, tables = compute_results(logs)
     for line in results["warnings"]:
         print(f"warning: {line}", file=sys.stderr)

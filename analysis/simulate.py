@@ -32,7 +32,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from stimuli.labels import EMOTIONS, NEGATIVE_EMOTIONS, POSITIVE_EMOTIONS, other_side
+from halfface.cli import UserError, run_main
+from halfface.schema import EMOTIONS, NEGATIVE_EMOTIONS, POSITIVE_EMOTIONS
+from stimuli.labels import other_side
 
 LOG_COLUMNS = ["participant", "session", "trial", "stimulus", "source", "photo_id", "emotion",
                "visible_half", "visible_image_side", "response_emotion", "response_key", "correct",
@@ -179,6 +181,7 @@ def write_logs(trials: pd.DataFrame, out: str | Path, meta: dict | None = None,
     return paths
 
 
+@run_main
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m analysis.simulate",
@@ -213,14 +216,12 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     args = parser.parse_args(argv)
     if args.participants < 1 or args.photos_per_emotion < 1 or args.slopes < 0:
-        print("error: --participants and --photos-per-emotion must be >= 1, --slopes >= 0", file=sys.stderr)
-        return 2
+        raise UserError("--participants and --photos-per-emotion must be >= 1, --slopes >= 0")
     out = Path(args.out)
     existing = sorted(out.glob("*.csv")) if out.is_dir() else []
     if existing:
-        print(f"error: {out} already holds CSV files ({existing[0].name}, ...); "
-              "choose an empty folder so real and simulated logs are never mixed", file=sys.stderr)
-        return 2
+        raise UserError(f"{out} already holds CSV files ({existing[0].name}, ...); "
+                        "choose an empty folder so real and simulated logs are never mixed")
     effects = {k: getattr(args, k) for k in EFFECTS if getattr(args, k) is not None}
     trials = simulate_trials(args.participants, args.photos_per_emotion, args.effect, args.seed,
                              effects=effects, slopes=args.slopes)

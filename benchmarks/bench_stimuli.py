@@ -21,9 +21,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from halfface.schema import EMOTIONS  # noqa: E402
 from stimuli.build import build  # noqa: E402
 from stimuli.demo import write_demo  # noqa: E402
-from stimuli.labels import EMOTIONS  # noqa: E402
 
 
 def timed_build(photos: Path, labels: Path, out: Path, workers: int) -> float:

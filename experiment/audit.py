@@ -29,6 +29,7 @@ from pathlib import Path
 import pandas as pd
 
 from experiment import design
+from halfface.cli import CommandFailed
 
 EXIT_BOUND_BROKEN = 1
 TABLES = ("block_versions", "runs", "first_trials", "photo_first", "serial_positions", "carryover")
@@ -208,7 +209,6 @@ def cmd_audit(args) -> int:
     sys.stdout.write(text)
     broken = [name for name, check in checks.items() if check["ok"] is False]
     if broken:
-        print(f"error: bound(s) broken: {', '.join(broken)}; please report this with the CSV files",
-              file=sys.stderr)
-        return EXIT_BOUND_BROKEN
+        raise CommandFailed(f"bound(s) broken: {', '.join(broken)}; please report this with the CSV files",
+                            EXIT_BOUND_BROKEN)
     return 0

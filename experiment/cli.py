@@ -12,14 +12,12 @@ import sys
 from pathlib import Path
 
 from experiment import design, ids, logfile
-from experiment.argtypes import nonneg_int as _nonneg_int, positive_int as _positive_int
-from experiment.conditions import DESIGNS, ConditionsError, load_conditions
+from experiment.conditions import DESIGNS, load_conditions
 from experiment.monitor import DEFAULT_DISTANCE_CM, require_display
-from experiment.run import EXIT_CANCELLED, EXIT_OK, ParticipantError, UserError, cmd_run
+from experiment.run import EXIT_CANCELLED, EXIT_OK, ParticipantError, cmd_run
 from experiment.session import DEFAULT_MIN_RT_S
-from experiment.texts import TextsError
 from experiment.web import cli as web_cli
-from halfface.cli import print_error
+from halfface.cli import nonneg_int, positive_int, run_main
 
 EXAMPLE = """example:
   python -m experiment run --conditions stimuli_out/manifest.csv        # a dialog asks for the participant
@@ -46,10 +44,10 @@ def _add_design_options(p, participant_required):
                    help="participant ID, kept as given: letters, digits, '-', '_' (e.g. P07)"
                         + ("" if participant_required else "; without it a dialog asks for it"))
     p.add_argument("--conditions", required=True, type=Path, help="stimuli manifest.csv (conditions file)")
-    p.add_argument("--session", type=_positive_int, default=1, help="session number (default 1)")
-    p.add_argument("--blocks", type=_positive_int, default=design.DEFAULT_BLOCKS,
+    p.add_argument("--session", type=positive_int, default=1, help="session number (default 1)")
+    p.add_argument("--blocks", type=positive_int, default=design.DEFAULT_BLOCKS,
                    help=f"photo blocks ordered by a balanced Latin square (default {design.DEFAULT_BLOCKS})")
-    p.add_argument("--cb-number", type=_nonneg_int, default=None,
+    p.add_argument("--cb-number", type=nonneg_int, default=None,
                    help="counterbalancing number (default: the digits of the ID, P07 -> 7; needed for IDs "
                         "without digits, and to reuse a number another participant has)")
     p.add_argument("--design", choices=DESIGNS, default=design.DEFAULT_DESIGN,
@@ -67,7 +65,7 @@ def _add_monitor_options(p):
     mon.add_argument("--distance-cm", type=float, default=None,
                      help=f"eye-screen distance (default {DEFAULT_DISTANCE_CM:g}, §3.1.2)")
     mon.add_argument("--screen-size", default=None, help="screen resolution WxH (default: detected)")
-    mon.add_argument("--screen", type=_nonneg_int, default=0, help="screen number for the window (default 0)")
+    mon.add_argument("--screen", type=nonneg_int, default=0, help="screen number for the window (default 0)")
     mon.add_argument("--gamma", default=None, type=float, help="monitor gamma (default: Monitor Center's or none)")
     mon.add_argument("--windowed", action="store_true", help="window instead of full screen (piloting)")
     mon.add_argument("--allow-unlocked-display", action="store_true",
@@ -96,20 +94,20 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--instructions", default="en",
                      help="screen texts: en or zh (shipped), or a TOML file like experiment/instructions/en.toml")
     run.add_argument("--no-instructions", action="store_true", help="skip the instructions screen")
-    run.add_argument("--max-trials", type=_positive_int, default=None,
+    run.add_argument("--max-trials", type=positive_int, default=None,
                      help="plan only the first N trials of the order (pilots, demos)")
     run.add_argument("--practice-conditions", type=Path, default=None,
                      help="manifest of separate practice stimuli (never the test photos); answers go to "
                           "<stem>_practice.csv")
-    run.add_argument("--practice", type=_nonneg_int, default=None,
+    run.add_argument("--practice", type=nonneg_int, default=None,
                      help="number of practice trials (default: each practice stimulus once)")
-    run.add_argument("--break-every", type=_nonneg_int, default=0, help="break screen every N trials (0: none)")
+    run.add_argument("--break-every", type=nonneg_int, default=0, help="break screen every N trials (0: none)")
     run.add_argument("--min-rt", type=_nonneg_float, default=DEFAULT_MIN_RT_S,
                      help=f"SPACE presses faster than this (s) are ignored and counted (default {DEFAULT_MIN_RT_S})")
     run.add_argument("--background", default="black", help="background colour, a PsychoPy name or #rrggbb "
                                                             "(default black)")
     run.add_argument("--stim-height-deg", type=float, default=10.0, help="face height in degrees (default 10)")
-    run.add_argument("--age", type=_positive_int, default=None)
+    run.add_argument("--age", type=positive_int, default=None)
     run.add_argument("--sex", choices=["female", "male", "other", "undisclosed"], default=None)
     run.add_argument("--handedness", choices=["left", "right", "ambidextrous"], default=None)
     _add_monitor_options(run)
@@ -131,12 +129,12 @@ def build_parser() -> argparse.ArgumentParser:
     audit = sub.add_parser("audit", help="tabulate the counterbalancing of participants 1..N (no window)",
                            epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
     audit.add_argument("--conditions", required=True, type=Path, help="stimuli manifest.csv (conditions file)")
-    audit.add_argument("--participants", required=True, type=_positive_int,
+    audit.add_argument("--participants", required=True, type=positive_int,
                        help="audit counterbalancing numbers 1..N (P01..PN)")
     audit.add_argument("--design", choices=DESIGNS, default=design.DEFAULT_DESIGN, help="paper (default) or crossed")
-    audit.add_argument("--blocks", type=_positive_int, default=design.DEFAULT_BLOCKS,
+    audit.add_argument("--blocks", type=positive_int, default=design.DEFAULT_BLOCKS,
                        help=f"photo blocks, as for run (default {design.DEFAULT_BLOCKS})")
-    audit.add_argument("--session", type=_positive_int, default=1, help="session number (default 1)")
+    audit.add_argument("--session", type=positive_int, default=1, help="session number (default 1)")
     audit.add_argument("--out", type=Path, default=None,
                        help="folder for the tables (CSV) and summary.txt; without it only the summary is printed")
 
@@ -144,8 +142,8 @@ def build_parser() -> argparse.ArgumentParser:
                            epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
     check.add_argument("--out", type=Path, default=Path("display_check"),
                        help="folder for the histogram and the numbers (default display_check)")
-    check.add_argument("--frames", type=_positive_int, default=600, help="frames to measure (default 600)")
-    check.add_argument("--fixations", type=_positive_int, default=20,
+    check.add_argument("--frames", type=positive_int, default=600, help="frames to measure (default 600)")
+    check.add_argument("--fixations", type=positive_int, default=20,
                        help="times the 250 ms fixation is shown and measured (default 20)")
     check.add_argument("--photodiode", action="store_true",
                        help="a white patch in the bottom-left corner during each fixation, for a photodiode")
@@ -155,29 +153,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# UserError covers the package's own errors (ConditionsError, TextsError, run.UserError); ValueError is what
+# the pure helpers (design, ids, monitor, logfile) raise for a value the user gave.
+@run_main(also=(ValueError,),
+          interrupted="interrupted; the answers already given are saved (continue the session with --resume)")
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     if args.command in ("web", "serve"):
         return web_cli.main(args)
-    try:
-        if args.command == "order":
-            return cmd_order(args)
-        if args.command == "audit":
-            from experiment.audit import cmd_audit
+    if args.command == "order":
+        return cmd_order(args)
+    if args.command == "audit":
+        from experiment.audit import cmd_audit
 
-            return cmd_audit(args)
-        if args.command == "check-display":
-            from experiment.check_display import cmd_check_display
+        return cmd_audit(args)
+    if args.command == "check-display":
+        from experiment.check_display import cmd_check_display
 
-            return cmd_check_display(args)
-        if args.participant is None:
-            return run_with_dialog(args)
-        return cmd_run(args)
-    except (UserError, ConditionsError, TextsError, ValueError) as err:
-        return _print_error(err)
-
-
-_print_error = print_error  # halfface.cli's: "error: ..." on stderr, exit 2
+        return cmd_check_display(args)
+    if args.participant is None:
+        return run_with_dialog(args)
+    return cmd_run(args)
 
 
 def run_with_dialog(args) -> int:

@@ -13,10 +13,9 @@ from pathlib import Path
 from PIL import Image, UnidentifiedImageError
 
 from halfface.cli import UserError
-from halfface.schema import TRUE_VALUES, parse_bool  # noqa: F401  (TRUE_VALUES: the old name)
+from halfface.schema import EMOTIONS, SIDES, parse_bool
 
 from stimuli.halves import image_side_of_half
-from stimuli.labels import EMOTIONS, SIDES
 
 REQUIRED_COLUMNS = ("stimulus", "source", "photo_id", "emotion", "visible_half", "visible_image_side")
 MAX_REPORTED = 10

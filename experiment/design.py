@@ -17,7 +17,7 @@ else (the sequence of emotion, version and block per trial stays the same).
    (its rows in the design: 2 halves in ``paper``, 2 halves x 2 image sides in
    ``crossed``), numbered after sorting by ``visible_half`` then
    ``visible_image_side``. Photos are sorted by emotion (the order of
-   ``stimuli.labels.EMOTIONS``) and then by ``photo_id``; position j in this
+   ``halfface.schema.EMOTIONS``) and then by ``photo_id``; position j in this
    list is slot j. Only the emotions of the slots enter steps 2-6; the
    ``photo_id`` merely decides which photo of an emotion fills which slot.
 2. Blocks. Slot j goes to block ``j mod n_blocks``, so every block mixes the
@@ -73,7 +73,7 @@ import random
 from collections import defaultdict
 
 from experiment.conditions import DESIGNS, is_mirror_copy
-from stimuli.labels import EMOTIONS
+from halfface.schema import EMOTIONS
 
 DEFAULT_BLOCKS = 4
 DEFAULT_DESIGN = "paper"

@@ -1,7 +1,6 @@
 """Response keys and the mapping shown on the question screens (§3.1.3)."""
 
-from halfface.schema import EMOTION_KEYS  # noqa: F401  (number key k answers EMOTIONS[k-1])
-from stimuli.labels import EMOTIONS
+from halfface.schema import EMOTION_KEYS, EMOTIONS  # number key k answers EMOTIONS[k-1]
 
 CONTINUE_KEY = "space"
 QUIT_KEY = "escape"

@@ -31,7 +31,7 @@ from datetime import datetime
 from pathlib import Path
 
 from experiment.ids import DEFAULT_EXP_NAME
-from halfface.schema import LAB_COLUMNS, LOG_COLUMNS  # noqa: F401  (defined once, read by analysis too)
+from halfface.schema import LAB_COLUMNS
 
 ORDER_COLUMNS = ("trial", "stimulus", "source", "photo_id", "emotion", "gender", "identity",
                  "visible_half", "visible_image_side", "mirrored", "block", "presentation")

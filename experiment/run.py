@@ -40,7 +40,7 @@ from experiment.simulate import SimulatedParticipant
 from experiment.texts import load_texts
 from experiment.timing import FIXATION_S, frames_for, refresh_lock_check
 
-EXIT_OK, EXIT_USER_ERROR, EXIT_ENDED_EARLY, EXIT_CANCELLED = 0, 2, 3, 4
+EXIT_OK, EXIT_ENDED_EARLY, EXIT_CANCELLED = 0, 3, 4  # a user mistake: a UserError, exit 2 (halfface.cli)
 
 
 class UserError(halfface.cli.UserError):
@@ -111,8 +111,7 @@ def cmd_run(args) -> int:
         except DisplayRefused as err:
             psychopy_logging.warning(f"halfface: display refused: {err}")
             events.emit("refused", reason=str(err))
-            print(f"error: {err} (nothing was recorded; PsychoPy's log: {paths.psychopy_log})", file=sys.stderr)
-            return EXIT_USER_ERROR
+            raise UserError(f"{err} (nothing was recorded; PsychoPy's log: {paths.psychopy_log})") from None
         fixation = Fixation(frames_for(FIXATION_S, display["refresh_hz"]), FIXATION_S, by_clock=not display["ok"])
         sidecar, run, run_columns = _sidecar_for_run(args, plan, spec, screen, display, fixation, background,
                                                      psychopy_version)

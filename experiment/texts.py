@@ -3,7 +3,7 @@
 The shipped files are ``experiment/instructions/en.toml`` and ``zh.toml`` (the
 paper's participants were Chinese). A file names each emotion and holds the
 text of every screen; the program fills ``{emotion_keys}`` from the shared
-emotion list (``stimuli.labels.EMOTIONS`` via ``experiment.keys``), so the
+emotion list (``halfface.schema.EMOTIONS`` via ``experiment.keys``), so the
 mapping on screen is always the mapping that is scored, in any language.
 """
 

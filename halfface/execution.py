@@ -48,7 +48,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
-from halfface.cli import UserError
+from halfface.cli import UserError, run_main
 
 SCHEDULER_ENV = "DASK_SCHEDULER_ADDRESS"
 # --cluster NAME -> the dask-jobqueue class that submits the workers as batch jobs
@@ -591,6 +591,7 @@ def jobqueue_cluster(backend: Backend):
         raise ExecutionError(f"--cluster {backend.cluster}: {exc}; see --cluster-option in docs/cluster.md") from None
 
 
+@run_main
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m halfface.execution",
@@ -602,17 +603,13 @@ def main(argv=None) -> int:
     script = sub.add_parser("job-script", help="print the job script of --cluster")
     add_arguments(script)
     args = parser.parse_args(argv)
+    if not args.cluster:
+        raise ExecutionError("job-script needs --cluster (e.g. --cluster slurm)")
+    cluster = jobqueue_cluster(backend_from_args(args, progress=False))
     try:
-        if not args.cluster:
-            raise ExecutionError("job-script needs --cluster (e.g. --cluster slurm)")
-        cluster = jobqueue_cluster(backend_from_args(args, progress=False))
-        try:
-            print(cluster.job_script())
-        finally:
-            cluster.close()
-    except ExecutionError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        print(cluster.job_script())
+    finally:
+        cluster.close()
     return 0
 
 

@@ -6,9 +6,8 @@ The single definition of the data the four packages hand to each other (docs/arc
        └──────────manifest.csv──────────▶ recognition
 
 Standard library only, and no import of any toolkit package, so the bare-torch training machine
-(``recognition``) and every test fixture can import it. Each package keeps its old names for these
-values as aliases (``stimuli.labels.EMOTIONS``, ``stimuli.manifest.MANIFEST_COLUMNS``,
-``experiment.logfile.LOG_COLUMNS``, ...), so a value is changed here and nowhere else.
+(``recognition``) and every test fixture can import it. Every package and test imports these values
+from here (no package keeps an alias of its own), so a value is changed here and nowhere else.
 """
 from __future__ import annotations
 

@@ -29,7 +29,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from halfface.cli import run_main
+from halfface.cli import print_error, run_main
 from recognition.data import read_image
 from recognition.errors import DataError, UserError
 from recognition.framing import legacy_framing
@@ -195,7 +195,7 @@ def main(argv=None) -> int:
                      face_found=args.detector == "dlib", nose_found=found or not needs_nose)
         except FaceNotFound as e:
             failed += 1
-            print(f"error: {path}: {e}", file=sys.stderr)
+            print_error(f"{path}: {e}")  # the other images are still predicted; exit 1 at the end
             results.append({"image": str(path), "error": str(e)})
             continue
         results.append(r)

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from pathlib import Path
 
 import torch
 
+from halfface.cli import run_main
 from recognition.config import APPLIED, BY_NAME, DEFAULTS, GROWS, add_flags, complete
 from recognition.errors import UserError
 from recognition.runio import check_out_folder, read_json
@@ -116,35 +116,32 @@ def parse_args(argv=None) -> tuple[dict, Path, bool]:
     return complete(cfg), Path(a.out), False
 
 
+@run_main
 def main(run_all, argv=None) -> int:
     """``run_all``: recognition.train.run_all (passed in by train.py's ``__main__``; see the module docstring)."""
-    try:
-        cfg, out, resume = parse_args(argv)
-        check_out_folder(out, "--resume" if resume else "--out")
-        rank, world, local = (int(os.environ.get(k, dflt)) for k, dflt in
-                              (("RANK", 0), ("WORLD_SIZE", 1), ("LOCAL_RANK", 0)))
-        if cfg.get("device") is None:
-            cfg["device"] = f"cuda:{local}" if torch.cuda.is_available() else "cpu"
-        if world > 1:
-            import torch.distributed as dist
+    cfg, out, resume = parse_args(argv)
+    check_out_folder(out, "--resume" if resume else "--out")
+    rank, world, local = (int(os.environ.get(k, dflt)) for k, dflt in
+                          (("RANK", 0), ("WORLD_SIZE", 1), ("LOCAL_RANK", 0)))
+    if cfg.get("device") is None:
+        cfg["device"] = f"cuda:{local}" if torch.cuda.is_available() else "cpu"
+    if world > 1:
+        import torch.distributed as dist
 
-            cuda = cfg["device"].startswith("cuda")
-            if cuda:
-                torch.cuda.set_device(torch.device(cfg["device"]))
-            dist.init_process_group(backend="nccl" if cuda else "gloo")
-        if not resume and ((out / "checkpoint_last.pt").exists() or (out / "summary.json").exists()):
-            raise UserError(f"{out} already holds a run; use --resume {out} or another --out")
-        summary = run_all(cfg, out, resume, dist_info=(rank, world))
-        if world > 1:
-            import torch.distributed as dist
+        cuda = cfg["device"].startswith("cuda")
+        if cuda:
+            torch.cuda.set_device(torch.device(cfg["device"]))
+        dist.init_process_group(backend="nccl" if cuda else "gloo")
+    if not resume and ((out / "checkpoint_last.pt").exists() or (out / "summary.json").exists()):
+        raise UserError(f"{out} already holds a run; use --resume {out} or another --out")
+    summary = run_all(cfg, out, resume, dist_info=(rank, world))
+    if world > 1:
+        import torch.distributed as dist
 
-            from recognition.runio import write_json
-            write_json(out / f"rank{rank}.json", {k: summary.get(k) for k in
-                                                    ("train_weights_sha1", "train_labels_sha1", "accuracy")})
-            dist.barrier()
-            dist.destroy_process_group()
-    except UserError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+        from recognition.runio import write_json
+        write_json(out / f"rank{rank}.json", {k: summary.get(k) for k in
+                                            ("train_weights_sha1", "train_labels_sha1", "accuracy")})
+        dist.barrier()
+        dist.destroy_process_group()
     return 0
 

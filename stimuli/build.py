@@ -18,9 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from halfface.schema import MANIFEST_COLUMNS
 from stimuli.errors import StimulusError
 from stimuli.label_file import PhotoLabel, read_label_file
-from stimuli.manifest import MANIFEST_COLUMNS, UNDETECTED_COLUMNS, write_table
+from stimuli.manifest import UNDETECTED_COLUMNS, write_table
 from stimuli.photo import LANDMARK_DIR, STIMULUS_DIR, PhotoOutcome, process_photo
 
 DETECTORS = ("dlib", "py-feat")
@@ -29,6 +30,8 @@ UNDETECTED_FILE = "undetected.csv"
 
 class UndetectedFaces(StimulusError):
     """Some photos had no usable face and --skip-undetected was not given."""
+
+    exit_code = 1  # `stimuli build`'s documented outcome (undetected.csv lists them), not a usage error (2)
 
 
 @dataclass

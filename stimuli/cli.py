@@ -8,8 +8,6 @@ from pathlib import Path
 
 from halfface.cli import EXIT_OK, print_commands, run_main
 
-EXIT_UNDETECTED = 1  # faces not found: the build is refused (undetected.csv lists them), not a usage error
-
 BUILD_EXAMPLE = """example:
   python -m stimuli build photos/ --labels photos/labels.csv --out stim/
   python -m stimuli build photos/ --labels labels.csv --out stim/ --size 400 --skip-undetected
@@ -76,23 +74,19 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _build(args, photos_dir, labels, out_dir) -> int:
-    from stimuli.build import UndetectedFaces, build
+    from stimuli.build import build  # UndetectedFaces: exit 1, the others: exit 2 (run_main)
 
-    try:
-        summary = build(
-            photos_dir, labels, out_dir,
-            size=args.size,
-            margin=getattr(args, "margin", 0.25),
-            skip_undetected=getattr(args, "skip_undetected", False),
-            detector=getattr(args, "detector", "dlib"),
-            mirrored_input=getattr(args, "mirrored_input", False),
-            with_mirrored=getattr(args, "with_mirrored", False),
-            workers=getattr(args, "workers", 0),
-            progress=not getattr(args, "no_progress", False),
-        )
-    except UndetectedFaces as err:
-        print(f"error: {err}", file=sys.stderr)
-        return EXIT_UNDETECTED
+    summary = build(
+        photos_dir, labels, out_dir,
+        size=args.size,
+        margin=getattr(args, "margin", 0.25),
+        skip_undetected=getattr(args, "skip_undetected", False),
+        detector=getattr(args, "detector", "dlib"),
+        mirrored_input=getattr(args, "mirrored_input", False),
+        with_mirrored=getattr(args, "with_mirrored", False),
+        workers=getattr(args, "workers", 0),
+        progress=not getattr(args, "no_progress", False),
+    )
     for file, reason in summary.skipped:
         print(f"skipped {file}: {reason}", file=sys.stderr)
     print(f"{summary.n_stimuli} stimuli from {summary.n_photos} photos in {summary.out_dir}")

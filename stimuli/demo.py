@@ -15,8 +15,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from halfface.schema import EMOTIONS
 from stimuli.errors import StimulusError
-from stimuli.labels import EMOTIONS
 
 DEMO_PHOTO = "astronaut.jpg"
 # Face centre and size in the shipped 512x512 photo (dlib's box: 179..266, 83..170).

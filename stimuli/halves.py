@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from stimuli.labels import SIDES, other_side
+from halfface.schema import SIDES
+from stimuli.labels import other_side
 
 WHITE = 255
 

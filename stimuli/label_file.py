@@ -13,9 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Mapping
 
-from halfface.schema import parse_bool
+from halfface.schema import EMOTIONS, GENDERS, parse_bool
 from stimuli.errors import StimulusError
-from stimuli.labels import EMOTIONS, GENDERS
 
 REQUIRED_COLUMNS = ("file", "emotion")
 OPTIONAL_COLUMNS = ("gender", "identity", "mirrored")

@@ -1,11 +1,11 @@
-"""Emotion categories and side names shared by stimuli, experiment and analysis.
+"""The other side of a half-face.
 
-The HSAW paper (Huang & Yang 2024, §3.1.1) uses seven categories; their order
-here is the order of the number keys in the experiment (1 = happiness, ...).
-They are defined once in :mod:`halfface.schema`; these names are its aliases.
+The emotion categories (HSAW paper, Huang & Yang 2024, §3.1.1; their order is
+the order of the number keys, 1 = happiness, ...) and the side names are
+defined once, for every package, in :mod:`halfface.schema`: import them from there.
 """
 
-from halfface.schema import EMOTIONS, GENDERS, NEGATIVE_EMOTIONS, POSITIVE_EMOTIONS, SIDES  # noqa: F401
+from halfface.schema import SIDES
 
 
 def other_side(side: str) -> str:

@@ -1,7 +1,7 @@
 """Writing the build's tables: manifest.csv, undetected.csv, landmark files.
 
 manifest.csv is the PsychoPy conditions file the experiment reads; its
-columns are the shared convention (see the package README section).
+columns are the shared convention, ``halfface.schema.MANIFEST_COLUMNS``.
 """
 
 from __future__ import annotations
@@ -11,8 +11,6 @@ from pathlib import Path
 from typing import Iterable, Mapping
 
 import numpy as np
-
-from halfface.schema import MANIFEST_COLUMNS  # noqa: F401  (defined once, for every package)
 
 UNDETECTED_COLUMNS = ("file", "reason")
 LANDMARK_COLUMNS = ("point", "x_photo", "y_photo", "x_stimulus", "y_stimulus")

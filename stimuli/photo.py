@@ -8,12 +8,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from halfface.schema import STIMULUS_DIR, stimulus_name
+from halfface.schema import SIDES, STIMULUS_DIR, stimulus_name
 from stimuli.contact_sheet import caption_tile
 from stimuli.geometry import alignment_matrix, midline_column, transform_points
 from stimuli.halves import cover_half, image_side_of_half
 from stimuli.label_file import PhotoLabel
-from stimuli.labels import SIDES, other_side
+from stimuli.labels import other_side
 from stimuli.manifest import LANDMARK_COLUMNS, landmark_rows, write_table
 
 LANDMARK_DIR = "landmarks"

@@ -4,13 +4,12 @@ import argparse
 from pathlib import Path
 
 from experiment import design as lab_design
-from experiment.argtypes import nonneg_int as _nonneg_int, port as _port, positive_int as _positive_int
 from experiment.conditions import DESIGNS
 from experiment.ids import DEFAULT_EXP_NAME
 from experiment.session import DEFAULT_MIN_RT_S
 from experiment.web import build, npm, server
 from experiment.web.rows import ColumnsError
-from halfface.cli import run_main
+from halfface.cli import nonneg_int, port, positive_int, run_main
 
 EXAMPLE = """example:
   python -m experiment web --conditions stimuli_out/manifest.csv --out site/
@@ -33,19 +32,19 @@ def add_parsers(sub) -> None:
     web.add_argument("--design", choices=DESIGNS, default=lab_design.DEFAULT_DESIGN,
                      help="paper: each photo's two halves; crossed: also mirrored, so poser's half x image side "
                           "(as for run; default paper)")
-    web.add_argument("--practice", type=_nonneg_int, default=None,
+    web.add_argument("--practice", type=nonneg_int, default=None,
                      help="number of practice trials (default: each practice stimulus once)")
     web.add_argument("--min-rt", type=float, default=DEFAULT_MIN_RT_S,
                      help=f"SPACE presses faster than this (s) are ignored and counted (default {DEFAULT_MIN_RT_S})")
-    web.add_argument("--blocks", type=_positive_int, default=lab_design.DEFAULT_BLOCKS,
+    web.add_argument("--blocks", type=positive_int, default=lab_design.DEFAULT_BLOCKS,
                      help=f"photo blocks of the Latin square, as for run (default {lab_design.DEFAULT_BLOCKS})")
-    web.add_argument("--cb-numbers", type=_positive_int, default=build.DEFAULT_CB_NUMBERS,
+    web.add_argument("--cb-numbers", type=positive_int, default=build.DEFAULT_CB_NUMBERS,
                      help=f"orders for counterbalancing numbers 1..N; larger numbers fold into this range "
                           f"(default {build.DEFAULT_CB_NUMBERS})")
-    web.add_argument("--sessions", type=_positive_int, default=1, help="session numbers 1..S (default 1)")
-    web.add_argument("--max-trials", type=_positive_int, default=None,
+    web.add_argument("--sessions", type=positive_int, default=1, help="session numbers 1..S (default 1)")
+    web.add_argument("--max-trials", type=positive_int, default=None,
                      help="only the first N trials of each order (pilots, tests)")
-    web.add_argument("--break-every", type=_nonneg_int, default=build.DEFAULT_BREAK_EVERY,
+    web.add_argument("--break-every", type=nonneg_int, default=build.DEFAULT_BREAK_EVERY,
                      help=f"break screen every N trials, 0: none (default {build.DEFAULT_BREAK_EVERY})")
     web.add_argument("--stim-height-deg", type=float, default=10.0, help="face height in degrees (default 10)")
     web.add_argument("--exp-name", default=DEFAULT_EXP_NAME,
@@ -68,7 +67,7 @@ def add_parsers(sub) -> None:
     srv.add_argument("--logs", required=True, type=Path, help="folder for the session logs")
     srv.add_argument("--host", default="127.0.0.1",
                      help="address to listen on (default 127.0.0.1: this computer only; 0.0.0.0: the lab network)")
-    srv.add_argument("--port", type=_port, default=8000, help="port (default 8000; 0: any free port)")
+    srv.add_argument("--port", type=port, default=8000, help="port (default 8000; 0: any free port)")
     srv.add_argument("--quiet", action="store_true", help="do not print each request")
     srv.add_argument("--behind-proxy", metavar="PROXY_IPS", default=None,
                      help="take the client address from X-Forwarded-For sent by these proxy addresses "

@@ -1,6 +1,6 @@
 """The online log row: its columns and the checks the server applies to every posted row (pure).
 
-The columns are the lab log's (``experiment.logfile.LOG_COLUMNS``, read at build
+The columns are the lab log's (``halfface.schema.LOG_COLUMNS``, read at build
 time) plus what only a browser knows. ``procedure.js`` fills each of them by
 name; :data:`FILLED_BY_PROCEDURE` lists the names it knows, so a column added to
 the lab log fails the build (and its test) instead of arriving empty.
@@ -14,9 +14,8 @@ import math
 import re
 
 from experiment.keys import EMOTION_KEYS, INTENSITY_KEYS
-from experiment.logfile import LOG_COLUMNS
 from halfface import schema
-from stimuli.labels import EMOTIONS, SIDES
+from halfface.schema import EMOTIONS, LOG_COLUMNS, SIDES
 
 PLATFORM = "web"
 # Columns of the shared lab log that older lab logs lack (the shared decision of this release: reshown,
@@ -51,7 +50,7 @@ def web_columns(log_columns=LOG_COLUMNS) -> tuple:
     """The online log's header: the lab columns in their order, then ``platform`` (if new) and the extras."""
     unknown = [c for c in log_columns if c not in FILLED_BY_PROCEDURE]
     if unknown:
-        raise ColumnsError(f"experiment.logfile.LOG_COLUMNS has column(s) {', '.join(unknown)} that "
+        raise ColumnsError(f"halfface.schema.LOG_COLUMNS has column(s) {', '.join(unknown)} that "
                            "experiment/web/procedure.js does not fill: add them to procedure.js (function "
                            "logRow) and to FILLED_BY_PROCEDURE in experiment/web/rows.py")
     extra = SHARED_NEW + (() if "platform" in log_columns else ("platform",)) + WEB_EXTRAS

@@ -34,7 +34,8 @@ def cells_to_logs(cells, out, n_participants=18, meta=None):
     import numpy as np
 
     from analysis.simulate import LOG_COLUMNS
-    from stimuli.labels import EMOTIONS, other_side
+    from halfface.schema import EMOTIONS
+    from stimuli.labels import other_side
 
     df = cells.reset_index(drop=True).copy()
     idx = np.arange(len(df))

@@ -4,7 +4,7 @@ import pytest
 
 from analysis.descriptives import accuracy_by_emotion, confusion_long, confusion_matrix, group_summary
 from analysis.simulate import simulate_trials
-from stimuli.labels import EMOTIONS
+from halfface.schema import EMOTIONS
 
 
 @pytest.fixture(scope="module")

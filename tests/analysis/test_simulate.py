@@ -7,7 +7,7 @@ import pytest
 
 from analysis.load import load_logs
 from analysis.simulate import EFFECTS, LOG_COLUMNS, SD, main, model_parameters, simulate_trials, write_logs
-from stimuli.labels import EMOTIONS
+from halfface.schema import EMOTIONS
 
 
 def test_same_seed_same_logs_different_seed_different_logs():

@@ -6,7 +6,7 @@ import pytest
 
 from experiment.design import (balanced_latin_square, has_consecutive_repeat, practice_trials, separate_repeats,
                                seed_for, trial_order)
-from stimuli.labels import EMOTIONS
+from halfface.schema import EMOTIONS
 
 
 def manifest_rows(n_photos, halves=("left", "right")):

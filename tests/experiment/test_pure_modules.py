@@ -12,12 +12,12 @@ from PIL import Image
 from experiment.conditions import ConditionsError, load_conditions
 from experiment.ids import validate_participant_id
 from experiment.keys import EMOTION_KEYS, INTENSITY_KEYS, key_for_emotion, keys_to_listen, normalise_key
-from experiment.logfile import LOG_COLUMNS, TrialLog, build_row, paths_for, read_rows, repair_partial_last_line
+from experiment.logfile import TrialLog, build_row, paths_for, read_rows, repair_partial_last_line
 from experiment.monitor import (MonitorSpec, deg_to_pix, load_monitor_config, monitor_spec,
                                 parse_size, stimulus_size_deg)
 from experiment.simulate import SimulatedParticipant, lognormal_params
 from experiment.texts import load_texts
-from stimuli.labels import EMOTIONS
+from halfface.schema import EMOTIONS, LOG_COLUMNS
 
 from .stimuli_fixture import make_stimuli
 

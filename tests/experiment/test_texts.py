@@ -4,7 +4,7 @@ import pytest
 
 from experiment.keys import EMOTION_KEYS
 from experiment.texts import SCREENS, TextsError, load_texts, shipped_path
-from stimuli.labels import EMOTIONS
+from halfface.schema import EMOTIONS
 
 
 @pytest.mark.parametrize("language", ["en", "zh"])

@@ -8,9 +8,10 @@ import cv2
 import numpy as np
 import pytest
 
+from halfface.schema import MANIFEST_COLUMNS
 from stimuli.build import build
 from stimuli.demo import variant
-from stimuli.manifest import MANIFEST_COLUMNS, read_landmarks
+from stimuli.manifest import read_landmarks
 
 from .conftest import read_manifest, write_labels, write_photos
 

@@ -6,10 +6,10 @@ import csv
 
 import cv2
 
+from halfface.schema import EMOTIONS
 from stimuli.cli import main
 from stimuli.demo import demo_photo_path, write_demo
 from stimuli.label_file import read_label_file
-from stimuli.labels import EMOTIONS
 
 from .conftest import read_manifest
 

@@ -18,9 +18,10 @@ import pytest
 
 from experiment import design as lab_design
 from experiment.conditions import load_conditions
-from experiment.logfile import LOG_COLUMNS, read_rows
+from experiment.logfile import read_rows
 from experiment.web.build import build_site
 from experiment.web.rows import web_columns
+from halfface.schema import LOG_COLUMNS
 
 from .api_client import ApiParticipant
 from .participant import Participant

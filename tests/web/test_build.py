@@ -20,11 +20,11 @@ import pytest
 
 from experiment import design, ids, keys
 from experiment.conditions import load_conditions
-from experiment.logfile import LOG_COLUMNS
 from experiment.texts import load_texts, shipped_path
 from experiment.timing import frames_for
 from experiment.web import build
 from experiment.web.rows import SHARED_NEW, WEB_EXTRAS, ColumnsError, web_columns
+from halfface.schema import LOG_COLUMNS
 from stimuli.demo import demo_practice_manifest
 
 from .stimuli_files import make_manifest

@@ -458,6 +458,6 @@ def test_a_port_out_of_range_is_refused_by_the_parser(site, tmp_path, capsys, po
 
 
 def test_port_0_still_means_any_free_port():
-    from experiment.argtypes import port
+    from halfface.cli import port
 
     assert port("0") == 0 and port("65535") == 65535
