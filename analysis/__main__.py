@@ -2,6 +2,8 @@
 
 import sys
 
+from halfface.cli import UserError, run_main
+
 USAGE = """usage: python -m analysis.<command> ...
 
 commands:
@@ -21,11 +23,15 @@ Run `python -m analysis.<command> --help` for all options (report, simulate, pow
 """
 
 
+@run_main
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     print(USAGE)
     # Asking for help is a success; anything else is a usage error.
-    return 0 if (not argv or argv[0] in ("-h", "--help")) else 2
+    if argv and argv[0] not in ("-h", "--help"):
+        raise UserError(f"python -m analysis {argv[0]}: a command runs as python -m analysis.<command> (a dot, "
+                        "not a space); they are listed above")
+    return 0
 
 
 if __name__ == "__main__":

@@ -20,6 +20,8 @@ import sys
 import numpy as np
 from scipy import optimize, stats
 
+from halfface.cli import run_main
+
 # §3.1.4 as reported; design implied by df 2517.154 ≈ 2518 = 2520 − 2: 18 participants × 140 trials.
 PAPER = {
     "rt_left_vs_right": {"t": -0.619, "df": 902.606, "p": 0.536},
@@ -265,6 +267,7 @@ def findings() -> dict:
     return out
 
 
+@run_main
 def main() -> int:
     f = findings()
     for k, v in f.items():

@@ -1,6 +1,8 @@
 """``python -m recognition``: list the sub-commands of the HSAW recognition package, each with an example."""
 import sys
 
+from halfface.cli import UserError, run_main
+
 # (command, what it does, an example); each runs as python -m recognition.<command> [--help]
 COMMANDS = (
     ("train", "train HSAW (baseline/attention/relabel/hsaw) or a plain alexnet/resnet18 (--arch, --half)",
@@ -23,7 +25,12 @@ COMMANDS = (
 )
 
 
-def main() -> int:
+@run_main
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] not in ("-h", "--help"):
+        raise UserError(f"python -m recognition {argv[0]}: a command runs as python -m recognition.<command> (a "
+                        "dot, not a space); python -m recognition lists them")
     print("HSAW half-face expression recognition (Huang & Yang, Applied Sciences 2024)\n")
     print("usage: python -m recognition.<command> [--help]\n")
     width = max(len(name) for name, _, _ in COMMANDS)

@@ -44,6 +44,7 @@ from pathlib import Path
 
 import torch
 
+from halfface.cli import UserError, run_main
 from recognition import model as hsaw
 from recognition.augment import IMAGENET_MEAN, IMAGENET_STD, views
 from recognition.config import complete
@@ -304,6 +305,7 @@ def parse_args(argv=None):
     return a
 
 
+@run_main
 def main(argv=None) -> int:
     args = parse_args(argv)
     device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
@@ -327,8 +329,11 @@ def main(argv=None) -> int:
         f"alone); tuned: naive {result['naive']['faces_per_s']:,.0f} faces/s, ours {result['ours']['faces_per_s']:,.0f} "
         f"faces/s -> {result['ratio']:.2f}x")
     if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(result, indent=2))
+        try:
+            Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+            Path(args.json).write_text(json.dumps(result, indent=2))
+        except OSError as err:
+            raise UserError(f"--json {args.json}: cannot write it ({err.strerror}); give another path") from None
         log(f"wrote {args.json}")
     return 0
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from .stimuli_fixture import EMOTION_CYCLE, MANIFEST_COLUMNS
+from halfface.schema import EMOTIONS as EMOTION_CYCLE, MANIFEST_COLUMNS
 
 NAMINGS = ("cycling", "sorted", "random")
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
-from halfface.schema import EMOTIONS as EMOTION_CYCLE, MANIFEST_COLUMNS  # noqa: F401  (manifests.py imports them)
+from halfface.schema import EMOTIONS as EMOTION_CYCLE, MANIFEST_COLUMNS
 
 
 def make_stimuli(folder, n_photos=4, size=(120, 160), with_mirrored=False, prefix="photo", shade=120) -> Path:
