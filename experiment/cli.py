@@ -156,7 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
 # UserError covers the package's own errors (ConditionsError, TextsError, run.UserError); ValueError is what
 # the pure helpers (design, ids, monitor, logfile) raise for a value the user gave.
 @run_main(also=(ValueError,),
-          interrupted="interrupted; the answers already given are saved (continue the session with --resume)")
+          interrupted="interrupted; any answers already given are saved (a session continues with --resume)")
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     if args.command in ("web", "serve"):
