@@ -2,8 +2,8 @@
 
 User mistakes and refused displays end with one line on stderr and exit code
 2; a session ended with Escape exits 3 (data kept, resumable); Cancel in the
-participant dialog exits 4 (nothing written); 0 means the session is complete
-(or, for check-display, that the display passed).
+participant dialog exits 4 (nothing written); Ctrl-C exits 130 (answers kept);
+0 means the session is complete (or, for check-display, that the display passed).
 """
 
 import argparse
