@@ -30,6 +30,7 @@ import pandas as pd
 COLUMNS = ["id", "test", "level", "outcome", "contrast", "estimate", "estimate_label", "ci_low", "ci_high",
            "se", "se_label", "statistic", "statistic_label", "df", "df2", "p", "effect_size", "effect_size_label",
            "n", "n_label", "model", "prior", "recommended", "calibrated", "note"]
+NUMERIC = ("estimate", "ci_low", "ci_high", "se", "statistic", "df", "df2", "p", "effect_size", "n")
 
 TRIAL, PARTICIPANT, MIXED, MIXED_NO_PRIOR, DESIGN = (
     "trial-level", "participant-level", "mixed model", "mixed model, no prior", "participant-level (design)")
@@ -221,6 +222,9 @@ def _design_rows(results: dict) -> list[dict]:
     return [r | {"level": DESIGN, "recommended": True, "calibrated": False} for r in rows]
 
 
+NOT_COMPUTED = "not computed: "   # how a row's note starts when its test could not be computed
+
+
 def lookup(results: dict, path: str) -> tuple[dict | None, str | None]:
     """The dict at dotted ``path`` and None, or None and the error of the nearest entry that says why it is
     absent (a model that was not fitted has no glmer fit). Raises ``MissingTestError`` otherwise."""
@@ -252,7 +256,7 @@ def row(results: dict, t: Test) -> dict:
                                        "see analysis.registry.TESTS") from None
     out = {"id": t.id, "test": t.test, "level": t.level, "outcome": t.outcome, "contrast": t.contrast,
            **values, "recommended": t.recommended, "calibrated": t.calibrated,
-           "note": f"not computed: {error}" if error else None}
+           "note": f"{NOT_COMPUTED}{error}" if error else None}
     return out
 
 
@@ -260,9 +264,32 @@ def table(results: dict) -> pd.DataFrame:
     """All tests of ``results`` as one tidy table (``COLUMNS``), in the registry's order."""
     rows = [row(results, t) for t in TESTS] + _design_rows(results)
     df = pd.DataFrame(rows).reindex(columns=COLUMNS)
-    for col in ("estimate", "ci_low", "ci_high", "se", "statistic", "df", "df2", "p", "effect_size", "n"):
+    for col in NUMERIC:
         df[col] = df[col].map(_num).astype(float)
     return df
+
+
+def test(id: str) -> Test:
+    """The registered test whose row is ``id`` (``MissingTestError`` if none is)."""
+    for t in TESTS:
+        if t.id == id:
+            return t
+    raise MissingTestError(f"no registered test has the id '{id}': see analysis.registry.TESTS")
+
+
+def find(results: dict, id: str) -> dict:
+    """Row ``id`` of ``table(results)`` as a dict of ``COLUMNS`` (NaN where a number is empty), for a reader
+    that quotes a few tests by name (``analysis.summary``, ``analysis.html``, ``analysis.power``). A test that
+    is not registered, or whose result is missing, raises ``MissingTestError``; it is never a NaN."""
+    if id.startswith(("within_design.", "platform_comparison.")):
+        rows = [r for r in _design_rows(results) if r["id"] == id]
+        if not rows:
+            raise MissingTestError(f"results have no design test '{id}': see analysis.registry._design_rows")
+        r = rows[0]
+    else:
+        r = row(results, test(id))
+    out = {c: r.get(c) for c in COLUMNS}
+    return out | {c: _num(out[c]) for c in NUMERIC}
 
 
 def compute_added(trials: pd.DataFrame, rt_trials: pd.DataFrame) -> dict:
