@@ -277,10 +277,14 @@ def test(id: str) -> Test:
     raise MissingTestError(f"no registered test has the id '{id}': see analysis.registry.TESTS")
 
 
-def find(results: dict, id: str) -> dict:
+def find(results: dict, id: str, extras: tuple[str, ...] = ()) -> dict:
     """Row ``id`` of ``table(results)`` as a dict of ``COLUMNS`` (NaN where a number is empty), for a reader
     that quotes a few tests by name (``analysis.summary``, ``analysis.html``, ``analysis.power``). A test that
-    is not registered, or whose result is missing, raises ``MissingTestError``; it is never a NaN."""
+    is not registered, or whose result is missing, raises ``MissingTestError``; it is never a NaN.
+
+    ``extras``: descriptive keys of the test's results.json entry that are no column (a model's RT ratio,
+    the participant means), added to the row where the entry has them.
+    """
     if id.startswith(("within_design.", "platform_comparison.")):
         rows = [r for r in _design_rows(results) if r["id"] == id]
         if not rows:
@@ -289,7 +293,11 @@ def find(results: dict, id: str) -> dict:
     else:
         r = row(results, test(id))
     out = {c: r.get(c) for c in COLUMNS}
-    return out | {c: _num(out[c]) for c in NUMERIC}
+    out |= {c: _num(out[c]) for c in NUMERIC}
+    if extras:
+        entry, _ = lookup(results, test(id).entry)
+        out |= {k: entry[k] for k in extras if entry is not None and k in entry and k not in COLUMNS}
+    return out
 
 
 def compute_added(trials: pd.DataFrame, rt_trials: pd.DataFrame) -> dict:

@@ -42,18 +42,6 @@ MODEL_EXTRAS = ("ratio", "ratio_ci_low", "ratio_ci_high", "odds_ratio", "or_ci_l
 LOGISTIC = {"accuracy"}   # outcomes whose mixed models are logistic (with a glmer sensitivity row)
 
 
-def row(results: dict, id: str, extras: tuple[str, ...] = ()) -> dict:
-    """Row ``id`` of ``registry.table(results)`` (``registry.find``) with the ``extras`` its entry has.
-
-    Raises ``registry.MissingTestError`` when the test is not registered or its result is missing.
-    """
-    r = registry.find(results, id)
-    if extras:
-        entry, _ = registry.lookup(results, registry.test(id).entry)
-        r.update({k: entry[k] for k in extras if entry is not None and k in entry})
-    return r
-
-
 def _ok(r: dict) -> bool:
     return r["note"] is None and not _nan(r["p"])
 
@@ -121,11 +109,11 @@ def _model_name(mm: dict) -> str:
     return f"a linear mixed model ({formula})"
 
 
-def _glmer(results: dict, mm: dict) -> dict | None:
+def glmer_row(results: dict, mm: dict) -> dict | None:
     """The glmer (no prior) row beside a logistic model's row; None for a linear model."""
     if mm["outcome"] not in LOGISTIC:
         return None
-    return row(results, mm["id"].removesuffix(".p") + ".glmer_sensitivity.p", ("disagree_at_05",))
+    return registry.find(results, mm["id"].removesuffix(".p") + ".glmer_sensitivity.p", ("disagree_at_05",))
 
 
 def _sensitivity(mm: dict, g: dict | None) -> str:
@@ -193,9 +181,9 @@ def _side_sentence(key: str, pl: dict, mm: dict, glmer: dict | None = None) -> s
 
 
 def _valence_interaction(res: dict) -> str:
-    tl = row(res, "accuracy_side_by_valence.trial_level.p")
-    mm = row(res, "mixed_models.accuracy_side_by_valence.p")
-    pl = row(res, "participant_level.accuracy_side_by_valence.p")
+    tl = registry.find(res, "accuracy_side_by_valence.trial_level.p")
+    mm = registry.find(res, "mixed_models.accuracy_side_by_valence.p")
+    pl = registry.find(res, "participant_level.accuracy_side_by_valence.p")
     # Only the mixed model or the participant-level test may give the verdict: the trial-level regression
     # treats trials as independent (see the trust box), so alone it is no test of the question.
     if not _ok(mm) and not _ok(pl):
@@ -217,9 +205,9 @@ def _valence_interaction(res: dict) -> str:
                if p < ALPHA else
                "The left − right accuracy difference did not differ significantly between positive and negative "
                "emotions")
-    text = f"{verdict} ({'; '.join(parts)})." + (_sensitivity(mm, _glmer(res, mm)) if _ok(mm) else "")
-    pos = row(res, "accuracy_positive_left_vs_right.pearson.p")["p"]
-    neg = row(res, "accuracy_negative_left_vs_right.pearson.p")["p"]
+    text = f"{verdict} ({'; '.join(parts)})." + (_sensitivity(mm, glmer_row(res, mm)) if _ok(mm) else "")
+    pos = registry.find(res, "accuracy_positive_left_vs_right.pearson.p")["p"]
+    neg = registry.find(res, "accuracy_negative_left_vs_right.pearson.p")["p"]
     if p >= ALPHA and not _nan(pos) and not _nan(neg) and (pos < ALPHA) != (neg < ALPHA):
         text += (" A significant side effect in one valence and a non-significant one in the other therefore "
                  "does not show that the side effect depends on valence (Gelman & Stern 2006).")
@@ -230,8 +218,8 @@ def _rt_valence(res: dict) -> str:
     """Positive vs negative RT. Valence varies between photos, not within them, so a participant-level
     test treats the photos as fixed (Clark 1973): the verdict comes only from the mixed model, which has
     a photo random effect; the participant-level test is given as a description."""
-    pl = row(res, "participant_level.rt_positive_vs_negative.p", PAIRED_EXTRAS)
-    mm = row(res, "mixed_models.rt_positive_vs_negative.p", MODEL_EXTRAS)
+    pl = registry.find(res, "participant_level.rt_positive_vs_negative.p", PAIRED_EXTRAS)
+    mm = registry.find(res, "mixed_models.rt_positive_vs_negative.p", MODEL_EXTRAS)
     if not _ok(mm):
         text = f"Could not be tested: RT for positive vs negative emotions (mixed model: {_reason(mm, 'no data')})."
         if _ok(pl):
@@ -257,10 +245,10 @@ def _rt_valence(res: dict) -> str:
 def _trial_level(res: dict) -> str:
     bits = []
     for key, label in (("rt_left_vs_right", "RT"), ("intensity_left_vs_right", "intensity")):
-        w = row(res, f"{key}.welch.p")
+        w = registry.find(res, f"{key}.welch.p")
         if w["note"] is None:
             bits.append(f"{label}, Welch {apa_t(w['statistic'], w['df'], w['p'])}")
-    c = row(res, "accuracy_left_vs_right.pearson.p")
+    c = registry.find(res, "accuracy_left_vs_right.pearson.p")
     if c["note"] is None:
         bits.append(f"accuracy, χ²({fmt_df(c['df'])}, N = {int(c['n'])}) = {fmt_num(c['statistic'])}, "
                     f"{fmt_p(c['p'])}")
@@ -296,15 +284,15 @@ def summary_sentences(results: dict) -> list[str]:
     """Paragraphs for the top of the report and the terminal."""
     out = [_sample(results)]
     for key, (pl_id, mm_id) in SIDE_TESTS.items():
-        pl, mm = row(results, pl_id, PAIRED_EXTRAS), row(results, mm_id, MODEL_EXTRAS)
-        out.append(_side_sentence(key, pl, mm, _glmer(results, mm) if _ok(mm) else None))
+        pl, mm = registry.find(results, pl_id, PAIRED_EXTRAS), registry.find(results, mm_id, MODEL_EXTRAS)
+        out.append(_side_sentence(key, pl, mm, glmer_row(results, mm) if _ok(mm) else None))
     out.append(_valence_interaction(results))
     out.append(_rt_valence(results))
     wd = results.get("within_design", {})
     if wd.get("design") == "crossed":
         for key, t in wd.get("tests", {}).items():
             if "effects" in t:
-                effects = [row(results, f"within_design.tests.{key}.effects.{i}.p") for i in range(len(t["effects"]))]
+                effects = [registry.find(results, f"within_design.tests.{key}.effects.{i}.p") for i in range(len(t["effects"]))]
                 eff = "; ".join(f"{e['contrast']}, could not be tested ({e['note']})" if e["note"] else
                                 f"{e['contrast']}, F({fmt_df(e['df'])}, {fmt_df(e['df2'])}) = "
                                 f"{fmt_num(e['statistic'])}, {fmt_p(e['p'])}" for e in effects)
@@ -316,7 +304,7 @@ def summary_sentences(results: dict) -> list[str]:
     if plat.get("compared"):
         for key, t in plat.get("tests", {}).items():
             if "welch" in t:
-                w = row(results, f"platform_comparison.tests.{key}.welch.p")
+                w = registry.find(results, f"platform_comparison.tests.{key}.welch.p")
                 ns = ", ".join(f"{p}: n = {n}" for p, n in t["n_participants"].items())
                 out.append(f"Side effect on {key} by platform ({ns}): "
                            f"difference of the participant-level left − right differences "

@@ -3,7 +3,7 @@
 import pytest
 
 from analysis import registry
-from analysis.summary import MODEL_EXTRAS, PAIRED_EXTRAS, _side_sentence, _valence_interaction, mixed_stat, row
+from analysis.summary import MODEL_EXTRAS, PAIRED_EXTRAS, _side_sentence, _valence_interaction, mixed_stat
 
 NOT_FITTED = {"error": "not fitted"}
 
@@ -16,13 +16,13 @@ def _nest(path, entry):
 
 def _row(id, entry):
     """The summary's row of a results.json ``entry`` stored where registry test ``id`` reads it."""
-    return row(_nest(registry.test(id).entry, entry), id, PAIRED_EXTRAS + MODEL_EXTRAS)
+    return registry.find(_nest(registry.test(id).entry, entry), id, PAIRED_EXTRAS + MODEL_EXTRAS)
 
 
 def _side(key, pl, mm, glmer=None):
     """_side_sentence on the rows of entries stored as results.json stores them."""
     mm_row = _row(f"mixed_models.{key}.p", mm)
-    g = row(_nest(f"mixed_models.{key}", {**mm, "glmer_sensitivity": glmer}), f"mixed_models.{key}.glmer_sensitivity.p",
+    g = registry.find(_nest(f"mixed_models.{key}", {**mm, "glmer_sensitivity": glmer}), f"mixed_models.{key}.glmer_sensitivity.p",
             ("disagree_at_05",)) if glmer else None
     return _side_sentence(key, _row(f"participant_level.{key}.p", pl), mm_row, g)
 
