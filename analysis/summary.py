@@ -292,7 +292,8 @@ def summary_sentences(results: dict) -> list[str]:
     if wd.get("design") == "crossed":
         for key, t in wd.get("tests", {}).items():
             if "effects" in t:
-                effects = [registry.find(results, f"within_design.tests.{key}.effects.{i}.p") for i in range(len(t["effects"]))]
+                effects = [registry.find(results, f"within_design.tests.{key}.effects.{i}.p")
+                           for i in range(len(t["effects"]))]
                 eff = "; ".join(f"{e['contrast']}, could not be tested ({e['note']})" if e["note"] else
                                 f"{e['contrast']}, F({fmt_df(e['df'])}, {fmt_df(e['df2'])}) = "
                                 f"{fmt_num(e['statistic'])}, {fmt_p(e['p'])}" for e in effects)

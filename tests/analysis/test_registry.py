@@ -14,10 +14,11 @@ from scipy import stats
 
 from analysis import calibration as cal
 from analysis import power, registry
-from analysis.html import render_html
+from analysis.html import _comparison, render_html
 from analysis.load import load_logs
 from analysis.report import _clean, compute_results
 from analysis.simulate import simulate_trials, write_logs
+from analysis.summary import summary_sentences
 
 
 def _logs(tmp_path):
@@ -82,6 +83,11 @@ def test_a_missing_test_is_an_error_never_nan(computed):
     del broken["mixed_models"]["rt"]
     with pytest.raises(registry.MissingTestError, match="mixed_models.rt"):
         registry.table(broken)
+    # The summary and the page's comparison table read the same rows: no sentence or cell about a NaN.
+    with pytest.raises(registry.MissingTestError, match="mixed_models.rt"):
+        summary_sentences(broken)
+    with pytest.raises(registry.MissingTestError, match="mixed_models.rt"):
+        _comparison(broken)
     renamed = copy.deepcopy(results)
     renamed["rt_left_vs_right"]["welch_t"] = renamed["rt_left_vs_right"].pop("welch")
     with pytest.raises(registry.MissingTestError, match="rt_left_vs_right"):

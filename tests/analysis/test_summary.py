@@ -22,8 +22,8 @@ def _row(id, entry):
 def _side(key, pl, mm, glmer=None):
     """_side_sentence on the rows of entries stored as results.json stores them."""
     mm_row = _row(f"mixed_models.{key}.p", mm)
-    g = registry.find(_nest(f"mixed_models.{key}", {**mm, "glmer_sensitivity": glmer}), f"mixed_models.{key}.glmer_sensitivity.p",
-            ("disagree_at_05",)) if glmer else None
+    with_glmer = _nest(f"mixed_models.{key}", {**mm, "glmer_sensitivity": glmer})
+    g = registry.find(with_glmer, f"mixed_models.{key}.glmer_sensitivity.p", ("disagree_at_05",)) if glmer else None
     return _side_sentence(key, _row(f"participant_level.{key}.p", pl), mm_row, g)
 
 
@@ -149,6 +149,7 @@ def test_a_test_missing_from_the_results_is_an_error_not_a_sentence_about_nan():
     with pytest.raises(registry.MissingTestError, match="mixed_models.rt_positive_vs_negative"):
         _rt_valence(res)
     renamed = _results(0.2, 0.3, 0.4)
-    renamed["accuracy_positive_left_vs_right"]["pearson_chi2"] = renamed["accuracy_positive_left_vs_right"].pop("pearson")
+    chi2 = renamed["accuracy_positive_left_vs_right"]
+    chi2["pearson_chi2"] = chi2.pop("pearson")
     with pytest.raises(registry.MissingTestError, match="accuracy_positive_left_vs_right"):
         _valence_interaction(renamed)
