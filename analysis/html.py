@@ -14,8 +14,8 @@ import functools
 import jinja2
 import pandas as pd
 
-from .apa import fmt_df, fmt_num, fmt_p
 from . import registry
+from .apa import fmt_df, fmt_num, fmt_p
 from .summary import MODEL_EXTRAS, glmer_row, se_name
 
 CSS = """
@@ -198,15 +198,17 @@ def _trial_cell(r: dict, variant: str) -> str:
            f"{_num(r['statistic'], 2)}, {fmt_p(r['p'])}"
 
 
-# The comparison table: per question, (label, the paper's trial-level test, participant-level, mixed model,
-# how the model's estimate is shown), as registry row ids.
+# The comparison table, one line per question: its label, the row id of the paper's trial-level test and
+# how that cell reads, the question's key under participant_level and mixed_models, how the model's
+# estimate is shown.
 COMPARISON = [
-    ("RT, left − right (s)", "rt_left_vs_right.welch.p", "rt", "ratio"),
-    ("intensity, left − right (points)", "intensity_left_vs_right.welch.p", "intensity", "coef"),
-    ("accuracy, left − right (proportion)", "accuracy_left_vs_right.pearson.p", "accuracy", "or"),
-    ("RT, positive − negative emotions (s)", "rt_positive_vs_negative.student.p", "rt_positive_vs_negative", "ratio"),
-    ("accuracy, side × valence (interaction)", "accuracy_side_by_valence.trial_level.p", "accuracy_side_by_valence",
-     "coef"),
+    ("RT, left − right (s)", "rt_left_vs_right.welch.p", "t", "rt", "ratio"),
+    ("intensity, left − right (points)", "intensity_left_vs_right.welch.p", "t", "intensity", "coef"),
+    ("accuracy, left − right (proportion)", "accuracy_left_vs_right.pearson.p", "pearson", "accuracy", "or"),
+    ("RT, positive − negative emotions (s)", "rt_positive_vs_negative.student.p", "t", "rt_positive_vs_negative",
+     "ratio"),
+    ("accuracy, side × valence (interaction)", "accuracy_side_by_valence.trial_level.p", "logit",
+     "accuracy_side_by_valence", "coef"),
 ]
 
 
@@ -214,8 +216,7 @@ def _comparison(results: dict) -> pd.DataFrame:
     """One row per question: the paper's trial-level test beside the participant-level test and the mixed model,
     each read from its row of the tidy table (analysis.registry)."""
     out = []
-    for question, trial_id, key, kind in COMPARISON:
-        variant = trial_id.split(".")[-2] if not trial_id.startswith("accuracy_side_by_valence") else "logit"
+    for question, trial_id, variant, key, kind in COMPARISON:
         p = registry.find(results, f"participant_level.{key}.p")
         m = registry.find(results, f"mixed_models.{key}.p", MODEL_EXTRAS)
         g = glmer_row(results, m) if not m["note"] else None
