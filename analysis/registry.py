@@ -2,7 +2,9 @@
 
 Pingouin's shape (STYLE.md): each test gives rows with the same columns, so the
 report, results.csv, results.json["table"] and ``analysis.calibration`` read
-*columns* of one table instead of walking nested dicts. A row's ``id`` is where
+*columns* of one table instead of walking nested dicts, and the summary sentences,
+the page's comparison tables and ``analysis.power`` read the rows they quote by id
+(``find``). A row's ``id`` is where
 its p value lives in results.json (``"mixed_models.rt.p"``): the nested keys
 stay what they were, and the table is read from them.
 
@@ -15,8 +17,8 @@ in results.csv and the report's "All tests" table, and calibrated by
 A test whose entry says why it could not be computed (``"error"`` on the entry or
 on one of its parents, e.g. a model that was not fitted) gives a row with p = NaN
 and the reason in ``note``. A test whose entry is *absent* is a bug (a renamed
-key, a test dropped from ``compute_results``): ``table`` raises ``MissingTestError``
-instead of returning NaN.
+key, a test dropped from ``compute_results``): ``table`` and ``find`` raise
+``MissingTestError`` instead of returning NaN.
 """
 
 from __future__ import annotations
