@@ -14,8 +14,9 @@ import functools
 import jinja2
 import pandas as pd
 
+from . import registry
 from .apa import fmt_df, fmt_num, fmt_p
-from .summary import se_name
+from .summary import MODEL_EXTRAS, glmer_row, se_name
 
 CSS = """
 body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;max-width:1180px;margin:24px auto;
@@ -150,74 +151,83 @@ def _ci(lo, hi, d=3) -> str:
     return f"[{_num(lo, d)}, {_num(hi, d)}]"
 
 
+def _why(r: dict, default: str) -> str:
+    """Why a row's test has no result: its note without the 'not computed: ' prefix."""
+    return r["note"].removeprefix(registry.NOT_COMPUTED) if r["note"] else default
+
+
 def _pl_cell(r: dict, d=3) -> str:
-    if not r or "error" in r:
-        return "could not be tested: " + (r or {}).get("error", "no data")
-    return (f"{_num(r['mean_diff'], d)} {_ci(r['ci_low'], r['ci_high'], d)}, "
-            f"t({_num(r['df'], 0)}) = {_num(r['t'], 2)}, {fmt_p(r['p'])}")
+    if r["note"]:
+        return "could not be tested: " + _why(r, "no data")
+    return (f"{_num(r['estimate'], d)} {_ci(r['ci_low'], r['ci_high'], d)}, "
+            f"t({_num(r['df'], 0)}) = {_num(r['statistic'], 2)}, {fmt_p(r['p'])}")
 
 
 def _mm_cell(m: dict, kind: str) -> str:
-    if not m or "error" in m:
-        return "could not be tested: " + (m or {}).get("error", "no data")
+    if m["note"]:
+        return "could not be tested: " + _why(m, "no data")
     if kind == "ratio" and "ratio" in m:
         est = f"RT ratio {_num(m['ratio'])} {_ci(m['ratio_ci_low'], m['ratio_ci_high'])}"
     elif kind == "or" and "odds_ratio" in m:
         est = f"OR {_num(m['odds_ratio'])} {_ci(m['or_ci_low'], m['or_ci_high'])}"
     else:
-        est = f"b = {_num(m['coef'])} {_ci(m['ci_low'], m['ci_high'])}"
-    prior = f" (logistic GLMM with a {m['prior']}; {se_name(m.get('se_label'))})" if m.get("prior") else ""
+        est = f"b = {_num(m['estimate'])} {_ci(m['ci_low'], m['ci_high'])}"
+    prior = f" (logistic GLMM with a {m['prior']}; {se_name(m['se_label'])})" if m["prior"] else ""
     return f"{est}, {fmt_p(m['p'])}{prior}"
 
 
-def _glmer_cell(m: dict) -> str:
-    """The glmer (no prior) sensitivity fit of a logistic model: its p beside the reported one."""
-    g = (m or {}).get("glmer_sensitivity")
-    if not isinstance(g, dict):
+def _glmer_cell(m: dict, g: dict | None) -> str:
+    """The glmer (no prior) sensitivity fit of a logistic model (row ``g``): its p beside the reported one."""
+    if g is None or m["note"]:
         return "–"
-    if "error" in g or g.get("p") is None:
-        return "not fitted: " + g.get("error", "no p value")
-    text = f"b = {_num(g['coef'])}, {fmt_p(g['p'])} (with the prior {fmt_p(m['p'])})"
+    if g["note"] or pd.isna(g["p"]):
+        return "not fitted: " + _why(g, "no p value")
+    text = f"b = {_num(g['estimate'])}, {fmt_p(g['p'])} (with the prior {fmt_p(m['p'])})"
     return text + ("; the two disagree about p < .05" if g.get("disagree_at_05") else "")
 
 
 def _trial_cell(r: dict, variant: str) -> str:
-    if not r or "error" in r:
-        return (r or {}).get("error", "–")
+    if r["note"]:
+        return _why(r, "–")
     if variant == "pearson":
-        return f"χ²({r['pearson']['df']}) = {_num(r['pearson']['chi2'], 2)}, {fmt_p(r['pearson']['p'])}; " \
-               f"OR {_num(r['odds_ratio']['or'])} {_ci(r['odds_ratio']['ci_low'], r['odds_ratio']['ci_high'])}"
+        return f"χ²({fmt_df(r['df'])}) = {_num(r['statistic'], 2)}, {fmt_p(r['p'])}; " \
+               f"OR {_num(r['estimate'])} {_ci(r['ci_low'], r['ci_high'])}"
     if variant == "logit":
-        return f"b = {_num(r['coef'])} {_ci(r['ci_low'], r['ci_high'])}, {fmt_p(r['p'])}"
-    v = r[variant]
-    return f"{_num(v['mean_diff'])} {_ci(v['ci_low'], v['ci_high'])}, t({_num(v['df'], 1)}) = {_num(v['t'], 2)}, " \
-           f"{fmt_p(v['p'])}"
+        return f"b = {_num(r['estimate'])} {_ci(r['ci_low'], r['ci_high'])}, {fmt_p(r['p'])}"
+    return f"{_num(r['estimate'])} {_ci(r['ci_low'], r['ci_high'])}, t({_num(r['df'], 1)}) = " \
+           f"{_num(r['statistic'], 2)}, {fmt_p(r['p'])}"
+
+
+# The comparison table, one line per question: its label, the row id of the paper's trial-level test and
+# how that cell reads, the question's key under participant_level and mixed_models, how the model's
+# estimate is shown.
+COMPARISON = [
+    ("RT, left − right (s)", "rt_left_vs_right.welch.p", "t", "rt", "ratio"),
+    ("intensity, left − right (points)", "intensity_left_vs_right.welch.p", "t", "intensity", "coef"),
+    ("accuracy, left − right (proportion)", "accuracy_left_vs_right.pearson.p", "pearson", "accuracy", "or"),
+    ("RT, positive − negative emotions (s)", "rt_positive_vs_negative.student.p", "t", "rt_positive_vs_negative",
+     "ratio"),
+    ("accuracy, side × valence (interaction)", "accuracy_side_by_valence.trial_level.p", "logit",
+     "accuracy_side_by_valence", "coef"),
+]
 
 
 def _comparison(results: dict) -> pd.DataFrame:
-    """One row per question: the paper's trial-level test beside the participant-level test and the mixed model."""
-    pl, mm = results["participant_level"], results["mixed_models"]
-    inter = results.get("accuracy_side_by_valence", {})
-    rows = [
-        ("RT, left − right (s)", _trial_cell(results["rt_left_vs_right"], "welch"), pl["rt"], "rt", "ratio"),
-        ("intensity, left − right (points)", _trial_cell(results["intensity_left_vs_right"], "welch"),
-         pl["intensity"], "intensity", "coef"),
-        ("accuracy, left − right (proportion)", _trial_cell(results["accuracy_left_vs_right"], "pearson"),
-         pl["accuracy"], "accuracy", "or"),
-        ("RT, positive − negative emotions (s)", _trial_cell(results["rt_positive_vs_negative"], "student"),
-         pl.get("rt_positive_vs_negative", {}), "rt_positive_vs_negative", "ratio"),
-        ("accuracy, side × valence (interaction)", _trial_cell(inter.get("trial_level", {}), "logit"),
-         pl.get("accuracy_side_by_valence", {}), "accuracy_side_by_valence", "coef"),
-    ]
+    """One row per question: the paper's trial-level test beside the participant-level test and the mixed model,
+    each read from its row of the tidy table (analysis.registry)."""
     out = []
-    for question, trial, p, key, kind in rows:
-        m = mm.get(key, {})
-        out.append({"question": question, "trial level (paper's test; trials independent; all trials)": trial,
+    for question, trial_id, variant, key, kind in COMPARISON:
+        p = registry.find(results, f"participant_level.{key}.p")
+        m = registry.find(results, f"mixed_models.{key}.p", MODEL_EXTRAS)
+        g = glmer_row(results, m) if not m["note"] else None
+        out.append({"question": question,
+                    "trial level (paper's test; trials independent; all trials)":
+                        _trial_cell(registry.find(results, trial_id), variant),
                     "participant level: difference [95% CI], paired t": _pl_cell(p)
-                    + (" (recommended)" if p.get("recommended") else " (not recommended)"),
+                    + (" (recommended)" if p["recommended"] else " (not recommended)"),
                     "mixed model (recommended): estimate [95% CI], p": _mm_cell(m, kind),
-                    "logistic model without the prior (glmer; sensitivity)": _glmer_cell(m),
-                    "mixed model fitted": m.get("fitted_formula") or m.get("formula", "–")})
+                    "logistic model without the prior (glmer; sensitivity)": _glmer_cell(m, g),
+                    "mixed model fitted": m["model"] or "–"})
     return pd.DataFrame(out)
 
 
@@ -255,35 +265,43 @@ def _mixed_model_section(key: str, m: dict) -> str:
     return str(_macro("mixed_model_section")(_mixed_model_view(key, m)))
 
 
+def _cells(r: dict) -> dict:
+    """estimate, SE, z or t and p of a row for the interaction table (empty, not '–', where a test has none)."""
+    return {k: None if pd.isna(r[c]) else r[c]
+            for k, c in (("coef", "estimate"), ("se", "se"), ("z", "statistic"), ("p", "p"))}
+
+
 def _valence_view(results: dict) -> dict:
+    """The side x valence interaction three ways, each from its row of the tidy table (analysis.registry)."""
     inter = results["accuracy_side_by_valence"]
-    tl = inter["trial_level"]
-    mm = inter["mixed_model"]
-    prior = f", logistic GLMM with a {mm['prior']}" if mm.get("prior") else ""
-    rows = [{"test": f"mixed model{prior} (recommended)", **{k: mm.get(k) for k in ("coef", "se", "z", "p")},
-             "note": ("could not be tested: " + mm["error"]) if "error" in mm else
-             "difference of the log odds ratios; SE column is the " + mm.get("se_label", "SE")}]
-    g = mm.get("glmer_sensitivity")
-    if isinstance(g, dict):
-        rows.append({"test": "the same model without the prior, as lme4::glmer (sensitivity)",
-                     **{k: g.get(k) for k in ("coef", "se", "z", "p")},
-                     "note": ("not fitted: " + g["error"]) if "error" in g else
+    mm = registry.find(results, "mixed_models.accuracy_side_by_valence.p")
+    pl = registry.find(results, "participant_level.accuracy_side_by_valence.p")
+    tl = registry.find(results, "accuracy_side_by_valence.trial_level.p")
+    prior = f", logistic GLMM with a {mm['prior']}" if mm["prior"] else ""
+    rows = [{"test": f"mixed model{prior} (recommended)", **_cells(mm),
+             "note": ("could not be tested: " + _why(mm, "")) if mm["note"] else
+             "difference of the log odds ratios; SE column is the " + (mm["se_label"] or "SE")}]
+    g = glmer_row(results, mm) if not mm["note"] else None
+    if g is not None:
+        rows.append({"test": "the same model without the prior, as lme4::glmer (sensitivity)", **_cells(g),
+                     "note": ("not fitted: " + _why(g, "")) if g["note"] else
                      "SE of the maximum-likelihood fit" + ("; disagrees with the reported fit about p < .05"
                                                           if g.get("disagree_at_05") else "")})
+    # The trial-level regression's own note (e.g. 0.5 added to an empty cell) is descriptive: from its entry.
+    tl_entry, _ = registry.lookup(results, "accuracy_side_by_valence.trial_level")
     rows += [{"test": "participant level: paired t of left − right differences, positive vs negative "
-                      "(not recommended)",
-              "coef": inter["participant_level"].get("mean_diff"), "se": None,
-              "z": inter["participant_level"].get("t"), "p": inter["participant_level"].get("p"),
-              "note": inter["participant_level"].get("error", "estimate = difference in proportion correct")},
-             {"test": "trial-level logistic regression (trials independent; not recommended)", "coef": tl.get("coef"),
-              "se": tl.get("se"), "z": tl.get("z"), "p": tl.get("p"),
-              "note": tl.get("error", tl.get("note", "difference of the log odds ratios"))}]
+                      "(not recommended)", **_cells(pl), "se": None,
+              "note": _why(pl, "estimate = difference in proportion correct")},
+             {"test": "trial-level logistic regression (trials independent; not recommended)", **_cells(tl),
+              "note": _why(tl, (tl_entry or {}).get("note", "difference of the log odds ratios"))}]
     source = {"mixed_model": "mixed model", "participant_level": "participant-level test (the mixed model was "
               "not fitted)"}
-    emo = results["accuracy_side_by_emotion"]
+    emo = registry.find(results, "accuracy_side_by_emotion.interaction.p")
     return {"tests": _table(pd.DataFrame(rows).rename(columns={"coef": "estimate", "se": "SE", "z": "z or t"})),
             "p": inter.get("p"), "source": source.get(inter.get("p_source"), "no test"),
-            "emotion_table": _table(pd.DataFrame(emo["table"])), "emotion": emo["interaction"]}
+            "emotion_table": _table(pd.DataFrame(results["accuracy_side_by_emotion"]["table"])),
+            "emotion": {"error": _why(emo, "") if emo["note"] else None, "chi2": emo["statistic"],
+                        "df": fmt_df(emo["df"]) if not pd.isna(emo["df"]) else "", "p": emo["p"]}}
 
 
 def _within_design_view(results: dict) -> dict:
@@ -338,7 +356,6 @@ def _sessions_view(sessions: pd.DataFrame) -> pd.DataFrame:
 
 def _all_tests(results: dict, tables: dict) -> dict:
     """The tidy table of every test (analysis.registry), as read on the page: one cell per quantity."""
-    from . import registry
     t = tables["results"] if "results" in tables else registry.table(results)
 
     def text(value, label, d=3):

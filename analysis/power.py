@@ -31,7 +31,7 @@ from statsmodels.stats.proportion import proportion_confint
 from halfface import execution
 from halfface.cli import CommandFailed, UserError, output_dir, run_main
 
-from . import mixed_models, participant_level
+from . import mixed_models, participant_level, registry
 
 # Outcome -> (mixed-model function, column the participant-level test averages, subset, unit of b).
 OUTCOMES = {
@@ -91,13 +91,20 @@ def simulate_from_fit(models: dict[str, FittedModel], n_participants: int, n_pho
 
 
 def recommended_p_values(data: pd.DataFrame) -> dict[str, float]:
-    """p of every recommended side test on one data set (keys: '<outcome> <level>')."""
-    out = {}
+    """p of every recommended side test on one data set (keys: '<outcome> <level>').
+
+    The tests' results are stored under their results.json keys and their p values read from their rows of
+    the report's tidy table (``analysis.registry.find``): a test that could not be computed (e.g. no
+    variance) is NaN and left out of the power, a test whose p value is missing raises.
+    """
+    results = {"participant_level": {}, "mixed_models": {}}
     for key, (fn, column, subset, _) in OUTCOMES.items():
         sub = data[data["correct"] == 1] if subset == "correct trials" else data
-        out[f"{key} participant-level"] = participant_level.paired_side_test(sub, column).get("p", np.nan)
-        out[f"{key} mixed model"] = fn(data)["p"]
-    return out
+        results["participant_level"][key] = participant_level.paired_side_test(sub, column)
+        results["mixed_models"][key] = fn(data)
+    return {f"{key} {level}": registry.find(results, f"{entry}.{key}.p")["p"]
+            for key in OUTCOMES for level, entry in ((registry.PARTICIPANT, "participant_level"),
+                                                     (registry.MIXED, "mixed_models"))}
 
 
 def _one_replication(key, seed: int, models: dict[str, FittedModel], n_photos: int) -> dict:

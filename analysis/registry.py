@@ -2,7 +2,9 @@
 
 Pingouin's shape (STYLE.md): each test gives rows with the same columns, so the
 report, results.csv, results.json["table"] and ``analysis.calibration`` read
-*columns* of one table instead of walking nested dicts. A row's ``id`` is where
+*columns* of one table instead of walking nested dicts, and the summary sentences,
+the page's comparison tables and ``analysis.power`` read the rows they quote by id
+(``find``). A row's ``id`` is where
 its p value lives in results.json (``"mixed_models.rt.p"``): the nested keys
 stay what they were, and the table is read from them.
 
@@ -15,8 +17,8 @@ in results.csv and the report's "All tests" table, and calibrated by
 A test whose entry says why it could not be computed (``"error"`` on the entry or
 on one of its parents, e.g. a model that was not fitted) gives a row with p = NaN
 and the reason in ``note``. A test whose entry is *absent* is a bug (a renamed
-key, a test dropped from ``compute_results``): ``table`` raises ``MissingTestError``
-instead of returning NaN.
+key, a test dropped from ``compute_results``): ``table`` and ``find`` raise
+``MissingTestError`` instead of returning NaN.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import pandas as pd
 COLUMNS = ["id", "test", "level", "outcome", "contrast", "estimate", "estimate_label", "ci_low", "ci_high",
            "se", "se_label", "statistic", "statistic_label", "df", "df2", "p", "effect_size", "effect_size_label",
            "n", "n_label", "model", "prior", "recommended", "calibrated", "note"]
+NUMERIC = ("estimate", "ci_low", "ci_high", "se", "statistic", "df", "df2", "p", "effect_size", "n")
 
 TRIAL, PARTICIPANT, MIXED, MIXED_NO_PRIOR, DESIGN = (
     "trial-level", "participant-level", "mixed model", "mixed model, no prior", "participant-level (design)")
@@ -221,6 +224,9 @@ def _design_rows(results: dict) -> list[dict]:
     return [r | {"level": DESIGN, "recommended": True, "calibrated": False} for r in rows]
 
 
+NOT_COMPUTED = "not computed: "   # how a row's note starts when its test could not be computed
+
+
 def lookup(results: dict, path: str) -> tuple[dict | None, str | None]:
     """The dict at dotted ``path`` and None, or None and the error of the nearest entry that says why it is
     absent (a model that was not fitted has no glmer fit). Raises ``MissingTestError`` otherwise."""
@@ -252,7 +258,7 @@ def row(results: dict, t: Test) -> dict:
                                        "see analysis.registry.TESTS") from None
     out = {"id": t.id, "test": t.test, "level": t.level, "outcome": t.outcome, "contrast": t.contrast,
            **values, "recommended": t.recommended, "calibrated": t.calibrated,
-           "note": f"not computed: {error}" if error else None}
+           "note": f"{NOT_COMPUTED}{error}" if error else None}
     return out
 
 
@@ -260,9 +266,40 @@ def table(results: dict) -> pd.DataFrame:
     """All tests of ``results`` as one tidy table (``COLUMNS``), in the registry's order."""
     rows = [row(results, t) for t in TESTS] + _design_rows(results)
     df = pd.DataFrame(rows).reindex(columns=COLUMNS)
-    for col in ("estimate", "ci_low", "ci_high", "se", "statistic", "df", "df2", "p", "effect_size", "n"):
+    for col in NUMERIC:
         df[col] = df[col].map(_num).astype(float)
     return df
+
+
+def test(id: str) -> Test:
+    """The registered test whose row is ``id`` (``MissingTestError`` if none is)."""
+    for t in TESTS:
+        if t.id == id:
+            return t
+    raise MissingTestError(f"no registered test has the id '{id}': see analysis.registry.TESTS")
+
+
+def find(results: dict, id: str, extras: tuple[str, ...] = ()) -> dict:
+    """Row ``id`` of ``table(results)`` as a dict of ``COLUMNS`` (NaN where a number is empty), for a reader
+    that quotes a few tests by name (``analysis.summary``, ``analysis.html``, ``analysis.power``). A test that
+    is not registered, or whose result is missing, raises ``MissingTestError``; it is never a NaN.
+
+    ``extras``: descriptive keys of the test's results.json entry that are no column (a model's RT ratio,
+    the participant means), added to the row where the entry has them.
+    """
+    if id.startswith(("within_design.", "platform_comparison.")):
+        rows = [r for r in _design_rows(results) if r["id"] == id]
+        if not rows:
+            raise MissingTestError(f"results have no design test '{id}': see analysis.registry._design_rows")
+        r = rows[0]
+    else:
+        r = row(results, test(id))
+    out = {c: r.get(c) for c in COLUMNS}
+    out |= {c: _num(out[c]) for c in NUMERIC}
+    if extras:
+        entry, _ = lookup(results, test(id).entry)
+        out |= {k: entry[k] for k in extras if entry is not None and k in entry and k not in COLUMNS}
+    return out
 
 
 def compute_added(trials: pd.DataFrame, rt_trials: pd.DataFrame) -> dict:

@@ -84,3 +84,19 @@ def test_cli_refuses_bad_sizes_and_tiny_pilots(tmp_path, capsys):
     write_logs(simulate_trials(2, seed=1), tmp_path / "logs")
     assert power.main([str(tmp_path / "logs"), "--include-simulated", "--no-progress"]) == 2
     assert "at least 3" in capsys.readouterr().err
+
+
+def test_a_test_that_could_not_be_computed_is_left_out_but_a_missing_p_value_is_an_error(monkeypatch):
+    # p values are read from the registry's rows, as the report reads them: a paired test with no variance says
+    # why and counts as no replication (NaN, dropped by power_table); a renamed key raises instead of reading NaN.
+    from analysis import registry
+    fit = {"coef": 0.1, "ci_low": 0.0, "ci_high": 0.2, "se": 0.05, "z": 2.0, "p": 0.04}
+    for key, (_, column, subset, unit) in list(power.OUTCOMES.items()):
+        monkeypatch.setitem(power.OUTCOMES, key, (lambda _data: fit, column, subset, unit))
+    data = pd.DataFrame({"correct": [1]})
+    monkeypatch.setattr(power.participant_level, "paired_side_test", lambda *_: {"error": "no variance"})
+    p = power.recommended_p_values(data)
+    assert np.isnan(p["rt participant-level"]) and p["rt mixed model"] == 0.04
+    monkeypatch.setattr(power.participant_level, "paired_side_test", lambda *_: {"t": 2.0, "p_value": 0.04})
+    with pytest.raises(registry.MissingTestError, match="participant_level.rt"):
+        power.recommended_p_values(data)

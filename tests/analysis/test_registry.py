@@ -14,10 +14,11 @@ from scipy import stats
 
 from analysis import calibration as cal
 from analysis import power, registry
-from analysis.html import render_html
+from analysis.html import _comparison, render_html
 from analysis.load import load_logs
 from analysis.report import _clean, compute_results
 from analysis.simulate import simulate_trials, write_logs
+from analysis.summary import summary_sentences
 
 
 def _logs(tmp_path):
@@ -82,6 +83,11 @@ def test_a_missing_test_is_an_error_never_nan(computed):
     del broken["mixed_models"]["rt"]
     with pytest.raises(registry.MissingTestError, match="mixed_models.rt"):
         registry.table(broken)
+    # The summary and the page's comparison table read the same rows: no sentence or cell about a NaN.
+    with pytest.raises(registry.MissingTestError, match="mixed_models.rt"):
+        summary_sentences(broken)
+    with pytest.raises(registry.MissingTestError, match="mixed_models.rt"):
+        _comparison(broken)
     renamed = copy.deepcopy(results)
     renamed["rt_left_vs_right"]["welch_t"] = renamed["rt_left_vs_right"].pop("welch")
     with pytest.raises(registry.MissingTestError, match="rt_left_vs_right"):
@@ -130,7 +136,7 @@ def read_u(e: dict) -> dict:
             "effect_size_label": "rank-biserial r", "n": e["n"], "n_label": "trials"}
 
 
-def test_adding_a_test_is_one_registry_entry(tmp_path, monkeypatch):
+def test_adding_a_test_is_one_registry_entry(computed, tmp_path, monkeypatch):
     new = registry.Test("rt_left_vs_right_mwu", "RT left vs right, Mann-Whitney U", registry.TRIAL, "rt",
                         registry.LR, read_u, compute=rt_mann_whitney)
     monkeypatch.setattr(registry, "TESTS", [*registry.TESTS, new])
@@ -148,3 +154,21 @@ def test_adding_a_test_is_one_registry_entry(tmp_path, monkeypatch):
     page = render_html(results, tables, {}, [])
     assert "RT left vs right, Mann-Whitney U" in page.split("All tests (results.csv)")[1]
     assert ("rt_left_vs_right_mwu.p", registry.TRIAL, "RT left vs right, Mann-Whitney U") in cal.calibrated_tests()
+    # The summary and the comparison tables quote their tests by id: the new test needs no edit there.
+    assert results["summary"] == computed[1]["summary"]
+
+
+def test_find_reads_one_row_of_the_table_and_a_missing_one_is_an_error(computed):
+    _, results, tables = computed
+    rows = tables["results"].set_index("id")
+    for id_ in ("mixed_models.accuracy.p", "participant_level.rt.p", "accuracy_left_vs_right.pearson.p"):
+        r = registry.find(results, id_)
+        assert pd.Series(r).drop("id").reindex(rows.columns).equals(rows.loc[id_].rename(None))
+    r = registry.find(results, "mixed_models.rt.p", ("ratio", "no_such_key"))
+    assert r["ratio"] == results["mixed_models"]["rt"]["ratio"] and "no_such_key" not in r
+    with pytest.raises(registry.MissingTestError, match="no registered test"):
+        registry.find(results, "mixed_models.rt.p_value")
+    broken = copy.deepcopy(results)
+    del broken["participant_level"]["rt"]
+    with pytest.raises(registry.MissingTestError, match="participant_level.rt"):
+        registry.find(broken, "participant_level.rt.p")
