@@ -50,8 +50,12 @@ web-runtime: $(VENV)/.installed
 	  else echo "missing npm (run: sudo apt-get install nodejs npm)"; exit 1; fi; }
 	$(BIN)/python -m experiment.web.npm
 
+# Two pytest-xdist workers (TEST_WORKERS=0 runs serially): the suite is CPU-bound and CI has 2 cores.
+# --dist loadfile keeps each test file on one worker, so a module's shared fixture (a built site, a running
+# cluster, a trained checkpoint) is built once. --durations: the slowest tests, in every CI log.
+TEST_WORKERS ?= 2
 test: setup
-	$(BIN)/python -m pytest -m "" -v --durations=15
+	$(BIN)/python -m pytest -m "" -v -n $(TEST_WORKERS) --dist loadfile --durations=25
 
 demo: setup
 	rm -rf $(OUT)

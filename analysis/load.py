@@ -525,9 +525,24 @@ def restore_photo_id(trials: pd.DataFrame) -> tuple[pd.DataFrame, str | None]:
         raise LogError(f"{files}: no photo_id, and the photo {ph!r} restored from the stimulus names has several "
                        "emotions, so the names are ambiguous; add a photo_id column and rerun")
     n_photos = out.loc[missing, "photo_id"].nunique()
-    where = "no photo_id column" if "photo_id" not in trials else "photo_id empty in some rows"
-    return out, (f"{where} ({files}): photo_id restored from the stimulus names by removing the half suffix "
+    return out, (f"{_where_photo_id_missing(trials, missing)}: photo_id restored from the stimulus names by removing the half suffix "
                  f"({int(missing.sum())} trials, {n_photos} photos); check that these are the photos")
+
+
+def _where_photo_id_missing(trials: pd.DataFrame, missing: pd.Series) -> str:
+    """'no photo_id in a.csv, b.csv; photo_id empty in 3 of 140 rows of c.csv' (files read together share
+    one table, so a file without the column shows up as a file whose every row is empty)."""
+    if "photo_id" not in trials:
+        return f"no photo_id column ({', '.join(sorted(set(trials['file'])))})"
+    whole, some = [], []
+    for f, m in missing.groupby(trials["file"], sort=True):
+        if m.all():
+            whole.append(f)
+        elif m.any():
+            some.append(f"{int(m.sum())} of {len(m)} rows of {f}")
+    parts = ([f"no photo_id in {', '.join(whole)}"] if whole else []) + (
+        [f"photo_id empty in {'; '.join(some)}"] if some else [])
+    return "; ".join(parts)
 
 
 def trimmed_share_warnings(trials: pd.DataFrame, rt_min: float, rt_max: float) -> list[str]:

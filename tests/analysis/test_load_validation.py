@@ -387,3 +387,16 @@ def test_builder_name_with_another_experiment_name_still_checks_the_participant(
     assert len(load_logs(logdir).trials) == 280
     _rename(logdir, "P01_pilotversion_2026-11-28_1403", "P1_halfface_2026-11-28_1403")
     assert "the file name says participant 'P1' but its participant column says 'P01'" in _err(logdir)
+
+
+def test_photo_id_warning_says_which_file_lacks_the_column_and_which_has_empty_rows(logdir):
+    files = sorted(logdir.glob("*.csv"))
+    pd.read_csv(files[0]).drop(columns=["photo_id"]).to_csv(files[0], index=False)
+    df = pd.read_csv(files[1])
+    df.loc[[0, 3], "photo_id"] = ""
+    df.to_csv(files[1], index=False)
+    logs = load_logs(logdir)
+    (w,) = [w for w in logs.warnings if "photo_id restored from the stimulus names" in w]
+    assert f"no photo_id in {files[0].name}" in w
+    assert f"photo_id empty in 2 of {len(df)} rows of {files[1].name}" in w
+    assert not any(f.name in w for f in files[2:])
