@@ -15,7 +15,7 @@ import argparse
 from dataclasses import dataclass, field
 
 from recognition.data import DATASETS, STIMULUS_ROWS
-from recognition.errors import UserError
+from halfface.cli import UserError
 from recognition.model import ARCHS, VARIANTS
 from recognition.optim import SCHEDULES
 

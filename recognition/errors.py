@@ -1,9 +1,10 @@
-"""The two kinds of failure a user can fix: bad command lines and bad data.
+"""Bad dataset input, the recognition package's own kind of user error.
 
-Each is printed by the CLIs as one line (``error: ...``) with exit code 2, never as a traceback.
+A :class:`halfface.cli.UserError` like every user mistake of the toolkit: printed by the commands as one
+line (``error: ...``) with exit code 2, never as a traceback.
 """
 
-from halfface.cli import UserError  # noqa: F401  (the toolkit's one user-error base; re-exported here)
+from halfface.cli import UserError
 
 
 class DataError(UserError, ValueError):

@@ -19,7 +19,7 @@ import torch
 
 from halfface.cli import run_main
 from recognition.data import DATASETS, FaceSet, load_faceset
-from recognition.errors import UserError
+from halfface.cli import UserError
 from recognition.inputs import input_views
 from recognition.plots import write_confusion
 from recognition.prepare import attach_midlines

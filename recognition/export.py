@@ -25,7 +25,7 @@ from pathlib import Path
 import torch
 
 from halfface.cli import run_main
-from recognition.errors import UserError
+from halfface.cli import UserError
 from recognition.runio import load_checkpoint
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import torch
 
-from recognition.errors import UserError
+from halfface.cli import UserError
 
 SCHEDULES = ("auto", "paper", "onecycle", "cosine")
 _HUB_NAMES = {"hsaw": "resnet18", "resnet18": "resnet18", "alexnet": "alexnet"}

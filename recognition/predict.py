@@ -29,9 +29,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from halfface.cli import print_error, run_main
+from halfface.cli import UserError, print_error, run_main
 from recognition.data import read_image
-from recognition.errors import DataError, UserError
+from recognition.errors import DataError
 from recognition.framing import legacy_framing
 from recognition.inputs import input_views
 from recognition.runio import load_checkpoint

@@ -20,9 +20,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from halfface.cli import UserError
 from recognition import framing as framings
 from recognition.data import FaceSet, MissingSplitError, load_faceset, stimulus_landmarks
-from recognition.errors import DataError, UserError
+from recognition.errors import DataError
 from recognition.splits import grouped_holdout, grouped_stratified_folds
 
 

@@ -18,7 +18,7 @@ import torch
 
 from recognition import model as hsaw
 from recognition.config import BY_NAME, DECIDING
-from recognition.errors import UserError
+from halfface.cli import UserError
 
 
 def check_out_folder(out, flag: str = "--out") -> None:

@@ -41,7 +41,7 @@ from halfface.cli import run_main
 from recognition import runio, stats
 from recognition.config import complete
 from recognition.data import DATASETS, STIMULUS_ROWS
-from recognition.errors import UserError
+from halfface.cli import UserError
 from recognition.model import ARCHS
 from recognition.plots import halves_figure
 from recognition.train import finished_run, run, subrun_dir

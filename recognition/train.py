@@ -31,7 +31,7 @@ import torch
 from recognition import model as hsaw
 from recognition import runio, stats
 from recognition.augment import IMAGENET_MEAN, IMAGENET_STD
-from recognition.errors import UserError
+from halfface.cli import UserError
 from recognition.evaluate import evaluate_model, predict_probabilities, prediction_rows, summarize
 from recognition.inputs import input_views
 from recognition.optim import file_sha1, find_pretrained, load_pretrained, make_optimizer, resolve_schedule

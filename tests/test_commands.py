@@ -77,7 +77,7 @@ def test_a_message_of_several_problems_is_one_error_line_each(capsys):
 
 @pytest.mark.parametrize("module, name", [
     ("stimuli.errors", "StimulusError"), ("stimuli.build", "UndetectedFaces"),
-    ("recognition.errors", "UserError"), ("recognition.errors", "DataError"),
+    ("recognition.errors", "DataError"), ("recognition.errors", "MissingSplitError"),
     ("experiment.run", "UserError"), ("experiment.run", "ParticipantError"),
     ("experiment.conditions", "ConditionsError"), ("experiment.texts", "TextsError"),
     ("experiment.web.build", "BuildError"), ("experiment.web.server", "ServeError"),

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from recognition import stats, table2
-from recognition.errors import UserError
+from halfface.cli import UserError
 
 from .stimuli_fixture import write_manifest
 
