@@ -42,6 +42,8 @@ def new_page(chromium, downloads=True):
 
 
 def test_a_session_through_the_local_server(chromium, site, server, manifests, screenshot_dir, tmp_path):
+    # ~30 s, in real time: the page's 4 s refresh measurement, five blind-spot sweeps of the chinrest ball
+    # (2 px a frame) and 13 trials of 0.5-1.2 s are what the RT, fixation and size checks below are about.
     base, logs = server
     context, page, outside = new_page(chromium)
     p = Participant(page, screenshot_dir, prefix="server_")

@@ -156,6 +156,8 @@ def test_a_prolific_participant_finishes_and_is_sent_back_with_the_code(chromium
 
 def test_answers_given_while_the_server_is_down_reach_the_disk_once_after_a_closed_tab(
         chromium, site, tmp_path, screenshot_dir):
+    # ~35 s, in real time: the page is opened twice, and each opening measures the refresh rate (4 s) and
+    # runs the chinrest's five blind-spot sweeps again, as it does for a participant who comes back.
     logs = tmp_path / "logs"
     srv = make_server(site, logs, port=0, quiet=True)
     running = _run(srv, logs)
