@@ -31,8 +31,8 @@ class Participant:
     def wait(self, screen, trial=None):
         """Block until ``screen`` (of ``trial``) appears after the screens already consumed; returns it.
 
-        The page looks for it at every frame (Playwright's ``wait_for_function``): no round trip from
-        here every few milliseconds, which cost more CPU than the session itself.
+        The page looks for it at every frame (Playwright's ``wait_for_function``) instead of a round trip
+        from here every 5 ms, which kept Python, Playwright's driver and the page busy the whole session.
         """
         from playwright.sync_api import TimeoutError as PlaywrightTimeout  # (conftest explains a missing Playwright)
 
