@@ -29,20 +29,32 @@ class Participant:
         return self.page.evaluate("window.halfface ? window.halfface.screens : []")
 
     def wait(self, screen, trial=None):
-        """Block until ``screen`` (of ``trial``) appears after the screens already consumed; returns it."""
-        deadline = time.monotonic() + WAIT_S
-        while time.monotonic() < deadline:
-            shown = self.screens()
-            for k in range(self.seen, len(shown)):
-                s = shown[k]
-                if s["screen"] == "error":
-                    raise AssertionError(f"the page shows an error: {self.page.inner_text('body')}")
-                if s["screen"] == screen and (trial is None or s["trial"] == str(trial)):
-                    self.seen = k + 1
-                    return s
-            time.sleep(0.005)
-        raise AssertionError(f"no {screen} screen (trial {trial}) within {WAIT_S} s; "
-                             f"last screens {self.screens()[-5:]}; page errors {self.errors}")
+        """Block until ``screen`` (of ``trial``) appears after the screens already consumed; returns it.
+
+        The page looks for it at every frame (Playwright's ``wait_for_function``) instead of a round trip
+        from here every 5 ms, which kept Python, Playwright's driver and the page busy the whole session.
+        """
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout  # (conftest explains a missing Playwright)
+
+        try:
+            found = self.page.wait_for_function(
+                """([seen, screen, trial]) => {
+                    const shown = window.halfface ? window.halfface.screens : [];
+                    for (let k = seen; k < shown.length; k++) {
+                      const s = shown[k];
+                      if (s.screen === "error" || (s.screen === screen && (trial === null || s.trial === trial)))
+                        return { k, s };
+                    }
+                    return false;
+                }""", arg=[self.seen, screen, None if trial is None else str(trial)], timeout=WAIT_S * 1000,
+            ).json_value()
+        except PlaywrightTimeout:
+            raise AssertionError(f"no {screen} screen (trial {trial}) within {WAIT_S} s; "
+                                 f"last screens {self.screens()[-5:]}; page errors {self.errors}") from None
+        if found["s"]["screen"] == "error" and screen != "error":
+            raise AssertionError(f"the page shows an error: {self.page.inner_text('body')}")
+        self.seen = found["k"] + 1
+        return found["s"]
 
     def wall(self, page_ms):
         """Wall-clock seconds of a page timestamp (performance.now() scale)."""
@@ -97,11 +109,11 @@ class Participant:
         self.snap("blindspot")
         for _ in range(reps):
             self.page.keyboard.press("Space")  # start the ball
-            while self.page.evaluate("""() => {
+            self.page.wait_for_function("""(target) => {  // checked at every frame, in the page
                 const x = (s) => { const b = document.querySelector(s).getBoundingClientRect();
                                    return b.left + b.width / 2; };
-                return x('#virtual-chinrest-square') - x('#virtual-chinrest-circle'); }""") < target:
-                time.sleep(0.002)
+                return x('#virtual-chinrest-square') - x('#virtual-chinrest-circle') >= target; }""",
+                                        arg=target, timeout=WAIT_S * 1000)
             self.page.keyboard.press("Space")  # "the ball disappeared"
         self.page.wait_for_selector("#distance-estimate")
         self.snap("distance")

@@ -5,6 +5,7 @@ the build against ``experiment.design.trial_order`` for every counterbalancing
 number, and the browser's own lookup (procedure.js, run in node) against the same.
 """
 
+import contextlib
 import csv
 import io
 import json
@@ -242,9 +243,26 @@ def _cli(*args, env=None):
                           timeout=300, env=env)
 
 
+def _cli_here(*args):
+    """``python -m experiment ARGS`` as ``experiment.cli.main`` in this process, with its exit code and output.
+
+    A second interpreter adds nothing to these checks of messages and exit codes; the command itself
+    runs as a process in test_missing_npm_says_what_to_install and the demo-stimuli test.
+    """
+    from experiment.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(list(args))
+        except SystemExit as exit_:  # argparse's usage errors
+            code = exit_.code
+    return subprocess.CompletedProcess(["experiment", *args], code, out.getvalue(), err.getvalue())
+
+
 def test_cli_refuses_practice_that_shows_a_test_photo(manifests, tmp_path):
     test, _ = manifests
-    proc = _cli("web", "--conditions", str(test), "--out", str(tmp_path / "site"),
+    proc = _cli_here("web", "--conditions", str(test), "--out", str(tmp_path / "site"),
                 "--practice-conditions", str(test), "--cb-numbers", "8")
     assert proc.returncode == 2
     assert "practice stimulus" in error_lines(proc)[0] and "line 2" in error_lines(proc)[0]
@@ -253,7 +271,7 @@ def test_cli_refuses_practice_that_shows_a_test_photo(manifests, tmp_path):
 
 def test_cli_refuses_cb_numbers_that_would_break_the_balance(manifests, tmp_path):
     test, _ = manifests
-    proc = _cli("web", "--conditions", str(test), "--out", str(tmp_path / "site"), "--cb-numbers", "6")
+    proc = _cli_here("web", "--conditions", str(test), "--out", str(tmp_path / "site"), "--cb-numbers", "6")
     assert proc.returncode == 2 and "multiple of 4" in proc.stderr and "use 8" in proc.stderr
 
 
@@ -262,14 +280,14 @@ def test_build_never_deletes_a_folder_that_is_not_a_site(manifests, tmp_path):
     out = tmp_path / "mine"
     out.mkdir()
     (out / "notes.txt").write_text("my notes")
-    proc = _cli("web", "--conditions", str(test), "--out", str(out), "--cb-numbers", "8")
+    proc = _cli_here("web", "--conditions", str(test), "--out", str(out), "--cb-numbers", "8")
     assert proc.returncode == 2 and "not empty" in proc.stderr
     assert (out / "notes.txt").read_text() == "my notes" and len(list(out.iterdir())) == 1
     # an earlier build is replaced (rebuilding after editing the manifest is the normal case)
     site = tmp_path / "site"
-    assert _cli("web", "--conditions", str(test), "--out", str(site), "--cb-numbers", "8").returncode == 0
+    assert _cli_here("web", "--conditions", str(test), "--out", str(site), "--cb-numbers", "8").returncode == 0
     (site / "stale.txt").write_text("from the old build")
-    proc = _cli("web", "--conditions", str(test), "--out", str(site), "--cb-numbers", "8", "--max-trials", "2")
+    proc = _cli_here("web", "--conditions", str(test), "--out", str(site), "--cb-numbers", "8", "--max-trials", "2")
     assert proc.returncode == 0, proc.stderr
     assert not (site / "stale.txt").exists()
     assert json.loads((site / "design.json").read_text())["max_trials"] == 2
@@ -286,7 +304,7 @@ def test_missing_npm_says_what_to_install(manifests, tmp_path):
 
 
 def test_cli_names_a_missing_manifest(tmp_path):
-    proc = _cli("web", "--conditions", str(tmp_path / "nope.csv"), "--out", str(tmp_path / "site"))
+    proc = _cli_here("web", "--conditions", str(tmp_path / "nope.csv"), "--out", str(tmp_path / "site"))
     assert proc.returncode == 2 and "nope.csv" in proc.stderr and "Traceback" not in proc.stderr
 
 
@@ -341,12 +359,13 @@ def test_consent_and_debrief_default_to_the_shipped_texts_in_the_session_languag
     assert "consent" in en["texts"]["consent"].lower() and "Thank you" in en["texts"]["debrief"]
     assert "知情同意" in zh["texts"]["consent"] and "感谢" in zh["texts"]["debrief"]
     assert set(build.WEB_TEXTS["zh"]) == set(build.WEB_TEXTS["en"])  # every online screen in both languages
-    proc = _cli("web", "--conditions", str(manifests[0]), "--out", str(tmp_path / "x"), "--consent",
+    proc = _cli_here("web", "--conditions", str(manifests[0]), "--out", str(tmp_path / "x"), "--consent",
                 str(tmp_path / "missing.txt"), "--cb-numbers", "8")
     assert proc.returncode == 2 and "--consent" in error_lines(proc)[0] and "missing.txt" in error_lines(proc)[0]
     for bad in (["--prolific-code", "AB 12"], ["--completion-url", "http://plain.example"],
                 ["--completion-url", "https://a.example", "--prolific-code", "AB12"]):
-        proc = _cli("web", "--conditions", str(manifests[0]), "--out", str(tmp_path / "y"), "--cb-numbers", "8", *bad)
+        proc = _cli_here("web", "--conditions", str(manifests[0]), "--out", str(tmp_path / "y"), "--cb-numbers", "8",
+                         *bad)
         assert proc.returncode == 2 and len(error_lines(proc)) == 1, bad
 
 

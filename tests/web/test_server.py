@@ -400,31 +400,45 @@ def test_serve_command_runs_until_ctrl_c_and_names_a_bad_site(site, tmp_path):
     assert proc.returncode == 0
 
 
-def test_a_connection_that_sends_nothing_is_closed_by_the_server(server):
+@pytest.fixture
+def short_timeouts(monkeypatch):
+    """The server's connection timeouts cut to 1 s (users keep 5 s / 10 s): the tests wait for them to fire."""
+    from experiment.web import server as server_module
+
+    monkeypatch.setattr(server_module, "KEEP_ALIVE_S", 1)  # read when a server is made
+    monkeypatch.setattr(server_module, "HEADER_TIMEOUT_S", 1.0)  # read when a connection's first byte arrives
+    return server_module
+
+
+@pytest.fixture
+def quick_server(short_timeouts, site, tmp_path):
+    """The ``server`` fixture, made after ``short_timeouts``: (host, port, the server module)."""
+    srv, thread = serve_in_thread(site, tmp_path / "logs")
+    yield "127.0.0.1", srv.server_address[1], short_timeouts
+    srv.shutdown()
+    srv.server_close()
+    thread.join(timeout=10)
+
+
+def test_a_connection_that_sends_nothing_is_closed_by_the_server(quick_server):
     import socket
 
-    from experiment.web.server import KEEP_ALIVE_S
-
-    base, _ = server
-    host, port = base.rsplit("/", 1)[1].split(":")
-    silent = socket.create_connection((host, int(port)))
-    silent.settimeout(KEEP_ALIVE_S + 25)  # generous: the machine may be busy
+    host, port, server_module = quick_server
+    silent = socket.create_connection((host, port))
+    silent.settimeout(server_module.KEEP_ALIVE_S + 25)  # generous: the machine may be busy
     try:
         assert silent.recv(1) == b""  # closed by the server, not held open
     finally:
         silent.close()
 
 
-def test_a_connection_that_trickles_its_headers_is_closed_by_the_server(server):
+def test_a_connection_that_trickles_its_headers_is_closed_by_the_server(quick_server):
     import socket
     import time
 
-    from experiment.web.server import HEADER_TIMEOUT_S
-
-    base, _ = server
-    host, port = base.rsplit("/", 1)[1].split(":")
-    slow = socket.create_connection((host, int(port)))
-    slow.settimeout(1.0)
+    host, port, server_module = quick_server
+    slow = socket.create_connection((host, port))
+    slow.settimeout(0.2)  # a byte every 0.2 s: the whole header would take 40 s
     opened = time.monotonic()
     closed = False
     try:
@@ -436,13 +450,13 @@ def test_a_connection_that_trickles_its_headers_is_closed_by_the_server(server):
                     break
             except socket.timeout:
                 pass
-            if time.monotonic() - opened > HEADER_TIMEOUT_S + 40:
+            if time.monotonic() - opened > server_module.HEADER_TIMEOUT_S + 40:
                 break
     except (BrokenPipeError, ConnectionResetError):
         closed = True
     finally:
         slow.close()
-    assert closed  # after HEADER_TIMEOUT_S, not after the 200 s the headers would take
+    assert closed  # after HEADER_TIMEOUT_S, not after the 40 s the headers would take
 
 
 @pytest.mark.parametrize("port", ["99999", "-1", "http"])
