@@ -188,20 +188,20 @@ def test_declined_escape_is_flagged_and_rt_comes_from_the_first_viewing(tmp_path
 def test_simulated_crossed_session_with_practice_breaks_and_chinese_texts(tmp_path):
     """The crossed design in the real window: each photo's each half on each image side, practice apart."""
     shots = screenshot_folder(tmp_path, "crossed_zh")
-    # 3 photos (12 trials) cover what 4 did: two emotions, every cell of the crossing, two breaks
-    manifest = make_stimuli(tmp_path / "stim", n_photos=3, with_mirrored=True)
+    # 2 photos of two emotions (8 trials) cover what more would: every cell of the crossing, two breaks
+    manifest = make_stimuli(tmp_path / "stim", n_photos=2, with_mirrored=True, photos_per_emotion=1)
     practice = make_stimuli(tmp_path / "practice", n_photos=2, with_mirrored=True, prefix="practice", shade=105)
     t0 = time.monotonic()
     s = Session(tmp_path, "--simulate", "--sim-accuracy", "1.0", "--design", "crossed", "--practice-conditions",
-                str(practice), "--practice", "3", "--break-every", "5", "--instructions", "zh",
+                str(practice), "--practice", "3", "--break-every", "3", "--instructions", "zh",
                 "--screenshots", str(shots), participant="sim4", manifest=manifest, instructions=True)
     rc, out, err = s.finish()
     elapsed = time.monotonic() - t0
     assert rc == 0, err
-    assert s.wait_for("end")["n_trials_done"] == 12
+    assert s.wait_for("end")["n_trials_done"] == 8
     rows = read_rows(s.csv)
     assert Counter((r["photo_id"], r["visible_half"], r["visible_image_side"]) for r in rows) == {
-        (f"photo{i:02d}", h, side): 1 for i in range(3) for h in ("left", "right") for side in ("left", "right")}
+        (f"photo{i:02d}", h, side): 1 for i in range(2) for h in ("left", "right") for side in ("left", "right")}
     assert all(r["correct"] == "1" for r in rows)  # accuracy 1.0
     assert all(0.05 < float(r["rt"]) < 5 for r in rows)
     practice_rows = read_rows(s.paths().practice)
