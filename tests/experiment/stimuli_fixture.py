@@ -8,13 +8,15 @@ from PIL import Image, ImageDraw
 from halfface.schema import EMOTIONS as EMOTION_CYCLE, MANIFEST_COLUMNS
 
 
-def make_stimuli(folder, n_photos=4, size=(120, 160), with_mirrored=False, prefix="photo", shade=120) -> Path:
+def make_stimuli(folder, n_photos=4, size=(120, 160), with_mirrored=False, prefix="photo", shade=120,
+                 photos_per_emotion=2) -> Path:
     """``n_photos`` photos x 2 halves as PNGs plus ``manifest.csv``; returns the manifest path.
 
     Each image is a grey oval 'face' whose non-visible image half is covered with
     white, like the stimuli builder's output, so a screenshot shows which half is on screen.
     ``with_mirrored`` adds each half's mirror image (on the other image side,
-    ``mirror_copy=1``) as ``python -m stimuli build --with-mirrored`` does.
+    ``mirror_copy=1``) as ``python -m stimuli build --with-mirrored`` does. Emotions follow
+    ``halfface.schema.EMOTIONS``, ``photos_per_emotion`` photos each.
     """
     folder = Path(folder)
     (folder / "images").mkdir(parents=True, exist_ok=True)
@@ -37,7 +39,7 @@ def make_stimuli(folder, n_photos=4, size=(120, 160), with_mirrored=False, prefi
             name = f"images/{prefix}{i:02d}_{half}.png"
             im.save(folder / name)
             rows.append({"stimulus": name, "source": f"{prefix}{i:02d}.jpg", "photo_id": f"{prefix}{i:02d}",
-                         "emotion": EMOTION_CYCLE[(i // 2) % len(EMOTION_CYCLE)], "gender": "female",
+                         "emotion": EMOTION_CYCLE[(i // photos_per_emotion) % len(EMOTION_CYCLE)], "gender": "female",
                          "identity": f"id{i:02d}", "visible_half": half, "visible_image_side": image_side,
                          "midline_x": w // 2, "mirrored": 0, "landmarks_file": "", "mirror_copy": 0})
             if with_mirrored:

@@ -70,12 +70,18 @@ def test_existing_session_is_found_by_its_sidecar_and_not_overwritten_without_re
     assert "P03_s1.json" in capsys.readouterr().err
 
 
-def test_order_command_prints_the_same_order_every_time(tmp_path):
+def test_order_command_prints_the_same_order_every_time(tmp_path, capsys):
+    # one run in its own interpreter, the others in this one: two processes (with different hash seeds)
+    # must agree, and a second interpreter start per comparison adds nothing
     manifest = make_stimuli(tmp_path / "stim", n_photos=5)
     first = run_cli("order", "--participant", "P07", "--conditions", str(manifest))
-    again = run_cli("order", "--participant", "P07", "--conditions", str(manifest))
-    other = run_cli("order", "--participant", "P08", "--conditions", str(manifest))
-    assert first.returncode == 0 and first.stdout == again.stdout and first.stdout != other.stdout
+
+    def order(participant):
+        assert main(["order", "--participant", participant, "--conditions", str(manifest)]) == 0
+        return capsys.readouterr().out
+
+    again, other = order("P07"), order("P08")
+    assert first.returncode == 0 and first.stdout == again and first.stdout != other
     lines = first.stdout.splitlines()
     assert "seed 7001" in lines[0]
     assert len(lines) == 2 + 10

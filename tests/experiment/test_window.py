@@ -91,7 +91,8 @@ def check_screenshots(folder, first_image_side):
 
 
 def test_kill_9_keeps_answered_trials_and_resume_finishes_the_same_order(tmp_path):
-    s = Session(tmp_path, participant="P02", n_photos=3)
+    # 2 photos (4 trials): two answered, the third on screen at the kill, the fourth never seen
+    s = Session(tmp_path, participant="P02", n_photos=2)
     s.wait_for("ready")
     s.focus()
     answer_trial(s, 1, 0.3, "2", "3")
@@ -120,16 +121,16 @@ def test_kill_9_keeps_answered_trials_and_resume_finishes_the_same_order(tmp_pat
     assert rc == 0, err
     assert again.paths().stem == stem and len(list(s.logs.glob("P02_*.csv"))) == 2  # log + order, no new session
     rows = read_rows(s.csv)
-    assert len(rows) == 6
+    assert len(rows) == 4
     assert rows[:2] == rows_before
-    assert [int(r["trial"]) for r in rows] == list(range(1, 7))
+    assert [int(r["trial"]) for r in rows] == list(range(1, 5))
     assert s.order.read_bytes() == order_before
     assert [r["stimulus"] for r in rows] == [r["stimulus"] for r in read_rows(s.order)]
     sidecar = json.loads(s.sidecar.read_text())
     assert sidecar["completed"] is True and [r["resumed"] for r in sidecar["runs"]] == [False, True]
     assert sidecar["simulated"] is True  # the second run was simulated
     # the face on screen at the kill was seen before: flagged, the others not
-    assert [r["reshown"] for r in rows] == ["0", "0", "1", "0", "0", "0"]
+    assert [r["reshown"] for r in rows] == ["0", "0", "1", "0"]
     assert sidecar["runs"][0]["ended_by"].startswith("interrupted") and sidecar["runs"][0]["last_trial"] == 2
     assert "took over the lock of a session that is no longer running" in err and not lock.exists()
 
@@ -187,19 +188,20 @@ def test_declined_escape_is_flagged_and_rt_comes_from_the_first_viewing(tmp_path
 def test_simulated_crossed_session_with_practice_breaks_and_chinese_texts(tmp_path):
     """The crossed design in the real window: each photo's each half on each image side, practice apart."""
     shots = screenshot_folder(tmp_path, "crossed_zh")
-    manifest = make_stimuli(tmp_path / "stim", n_photos=4, with_mirrored=True)
+    # 2 photos of two emotions (8 trials) cover what more would: every cell of the crossing, two breaks
+    manifest = make_stimuli(tmp_path / "stim", n_photos=2, with_mirrored=True, photos_per_emotion=1)
     practice = make_stimuli(tmp_path / "practice", n_photos=2, with_mirrored=True, prefix="practice", shade=105)
     t0 = time.monotonic()
     s = Session(tmp_path, "--simulate", "--sim-accuracy", "1.0", "--design", "crossed", "--practice-conditions",
-                str(practice), "--practice", "3", "--break-every", "6", "--instructions", "zh",
+                str(practice), "--practice", "3", "--break-every", "3", "--instructions", "zh",
                 "--screenshots", str(shots), participant="sim4", manifest=manifest, instructions=True)
     rc, out, err = s.finish()
     elapsed = time.monotonic() - t0
     assert rc == 0, err
-    assert s.wait_for("end")["n_trials_done"] == 16
+    assert s.wait_for("end")["n_trials_done"] == 8
     rows = read_rows(s.csv)
     assert Counter((r["photo_id"], r["visible_half"], r["visible_image_side"]) for r in rows) == {
-        (f"photo{i:02d}", h, side): 1 for i in range(4) for h in ("left", "right") for side in ("left", "right")}
+        (f"photo{i:02d}", h, side): 1 for i in range(2) for h in ("left", "right") for side in ("left", "right")}
     assert all(r["correct"] == "1" for r in rows)  # accuracy 1.0
     assert all(0.05 < float(r["rt"]) < 5 for r in rows)
     practice_rows = read_rows(s.paths().practice)

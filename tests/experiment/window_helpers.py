@@ -12,13 +12,19 @@ from experiment.logfile import find_session
 from .stimuli_fixture import make_stimuli
 
 WAIT_S = 60  # generous: two shared CPU cores, PsychoPy import takes several seconds
+# A quick simulated participant for the window tests: no test here is about the RT distribution, and
+# the session redraws at Xvfb's unlocked ~400 Hz while it waits, so every simulated second costs CPU
+# (the default mean of 0.35 s per screen made up half of a session's work). The face's minimum RT is
+# lowered with it so that a press is never an anticipation; the anticipation rule has its own test.
+FAST_SIM = ("--sim-rt-mean", "0.1", "--sim-rt-sd", "0.01", "--min-rt", "0.06")
 
 
 class Session:
     """A ``python -m experiment run`` process plus its JSON-lines event feed.
 
     Xvfb has no vsync, so the preflight would (rightly) refuse it: sessions here
-    pass ``--allow-unlocked-display`` unless ``unlocked_ok=False``.
+    pass ``--allow-unlocked-display`` unless ``unlocked_ok=False``. A ``--simulate`` session gets
+    ``FAST_SIM`` unless the test sets its own ``--sim-rt-mean``.
     """
 
     def __init__(self, tmp_path, *args, participant="P01", n_photos=2, manifest=None, windowed=True,
@@ -35,6 +41,7 @@ class Session:
         cmd += ["--windowed"] if windowed else []
         cmd += [] if instructions else ["--no-instructions"]
         cmd += ["--allow-unlocked-display"] if unlocked_ok else []
+        cmd += list(FAST_SIM) if "--simulate" in args and "--sim-rt-mean" not in args else []
         self.proc = subprocess.Popen(cmd + list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                      env=env)
 
