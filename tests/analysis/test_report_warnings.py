@@ -1,14 +1,18 @@
 """Through the CLI: every silent change is a warning (console, top of the page, results.json) or a
 refusal, and degenerate data get "could not be tested", never a verdict (issue 17, items 2-3)."""
 
+import io
 import json
 import re
 import subprocess
 import sys
+import warnings
+from contextlib import redirect_stderr, redirect_stdout
 
 import pandas as pd
 import pytest
 
+from analysis.report import main
 from analysis.simulate import simulate_trials, write_logs
 
 # Phrases that claim a difference or its absence.
@@ -17,12 +21,41 @@ VERDICT = re.compile(r"differ(ed)? significantly|did not differ|more accurately|
 
 
 def _run(logdir, *args):
+    """Run the report command in this process, as ``python -m analysis.report`` would, and read its outputs.
+
+    In-process (``main``) instead of a new interpreter: the report is what these tests look at, and a
+    subprocess only added the imports (~3 s each). A warning a library raises would be printed on the real
+    stderr; here it is recorded under the interpreter's default filters and added to ``err``, so that
+    ``_only_our_lines`` sees it as before. The real interpreter's stderr is checked end to end by
+    ``test_all_correct_answers_give_no_accuracy_verdict_and_no_library_warnings`` (``_run_process``).
+    """
+    out = logdir.parent / f"out_{logdir.name}"
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with warnings.catch_warnings(record=True) as caught, redirect_stdout(stdout), redirect_stderr(stderr):
+        # Python's default filters (no -W): deprecations are shown only where __main__ (here the report) warns.
+        warnings.resetwarnings()
+        warnings.simplefilter("always")
+        for category in (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning):
+            warnings.filterwarnings("ignore", category=category)
+        warnings.filterwarnings("always", category=DeprecationWarning, module=r"analysis\.report$")
+        code = main([str(logdir), "--out", str(out), "--include-simulated", *args])
+    err = stderr.getvalue() + "".join(warnings.formatwarning(w.message, w.category, w.filename, w.lineno)
+                                      for w in caught)
+    return (code, stdout.getvalue(), err, *_outputs(out))
+
+
+def _run_process(logdir, *args):
+    """``python -m analysis.report`` in a new interpreter: its real exit code, stdout and stderr."""
     out = logdir.parent / f"out_{logdir.name}"
     r = subprocess.run([sys.executable, "-m", "analysis.report", str(logdir), "--out", str(out),
                         "--include-simulated", *args], capture_output=True, text=True, timeout=600)
+    return (r.returncode, r.stdout, r.stderr, *_outputs(out))
+
+
+def _outputs(out):
     res = json.loads((out / "results.json").read_text()) if (out / "results.json").exists() else None
     html = (out / "report.html").read_text() if (out / "report.html").exists() else ""
-    return r.returncode, r.stdout, r.stderr, res, html
+    return res, html
 
 
 def _logs(tmp_path, n=6, seed=5, edit=None):
@@ -46,7 +79,8 @@ def _paragraphs(stdout, start):
 def test_all_correct_answers_give_no_accuracy_verdict_and_no_library_warnings(tmp_path):
     def all_correct(t):
         return t.assign(correct=1, response_emotion=t["emotion"])
-    code, out, err, res, _ = _run(_logs(tmp_path, edit=all_correct))
+    # The one run in a new interpreter: its real stderr holds the report's own warnings and nothing else.
+    code, out, err, res, _ = _run_process(_logs(tmp_path, edit=all_correct))
     assert code == 0 and _only_our_lines(err), err
     (acc,) = _paragraphs(out, "Could not be tested: left vs right proportion correct")
     assert "no variance" in acc and not VERDICT.search(acc)
