@@ -4,8 +4,6 @@ refusal, and degenerate data get "could not be tested", never a verdict (issue 1
 import io
 import json
 import re
-import subprocess
-import sys
 import warnings
 from contextlib import redirect_stderr, redirect_stdout
 
@@ -26,8 +24,8 @@ def _run(logdir, *args):
     In-process (``main``) instead of a new interpreter: the report is what these tests look at, and a
     subprocess only added the imports (~3 s each). A warning a library raises would be printed on the real
     stderr; here it is recorded under the interpreter's default filters and added to ``err``, so that
-    ``_only_our_lines`` sees it as before. The real interpreter's stderr is checked end to end by
-    ``test_all_correct_answers_give_no_accuracy_verdict_and_no_library_warnings`` (``_run_process``).
+    ``_only_our_lines`` sees it as before. ``python -m analysis.report`` runs end to end in a new interpreter
+    in test_report_cli.py (an invalid log: exit code 2 and one line on the real stderr).
     """
     out = logdir.parent / f"out_{logdir.name}"
     stdout, stderr = io.StringIO(), io.StringIO()
@@ -42,14 +40,6 @@ def _run(logdir, *args):
     err = stderr.getvalue() + "".join(warnings.formatwarning(w.message, w.category, w.filename, w.lineno)
                                       for w in caught)
     return (code, stdout.getvalue(), err, *_outputs(out))
-
-
-def _run_process(logdir, *args):
-    """``python -m analysis.report`` in a new interpreter: its real exit code, stdout and stderr."""
-    out = logdir.parent / f"out_{logdir.name}"
-    r = subprocess.run([sys.executable, "-m", "analysis.report", str(logdir), "--out", str(out),
-                        "--include-simulated", *args], capture_output=True, text=True, timeout=600)
-    return (r.returncode, r.stdout, r.stderr, *_outputs(out))
 
 
 def _outputs(out):
@@ -79,8 +69,7 @@ def _paragraphs(stdout, start):
 def test_all_correct_answers_give_no_accuracy_verdict_and_no_library_warnings(tmp_path):
     def all_correct(t):
         return t.assign(correct=1, response_emotion=t["emotion"])
-    # The one run in a new interpreter: its real stderr holds the report's own warnings and nothing else.
-    code, out, err, res, _ = _run_process(_logs(tmp_path, edit=all_correct))
+    code, out, err, res, _ = _run(_logs(tmp_path, edit=all_correct))
     assert code == 0 and _only_our_lines(err), err
     (acc,) = _paragraphs(out, "Could not be tested: left vs right proportion correct")
     assert "no variance" in acc and not VERDICT.search(acc)
