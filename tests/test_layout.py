@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[1]
 PACKAGES = ("halfface", "stimuli", "experiment", "analysis", "recognition")
 STDLIB_ONLY = ("halfface.schema", "halfface.cli")
@@ -90,8 +92,13 @@ def cycles(graph) -> list[set[str]]:
     return out
 
 
-def test_the_import_graph_sees_imports_in_functions_and_main_blocks():
-    graph = import_graph()
+@pytest.fixture(scope="module")
+def graph():
+    """The toolkit's import graph, parsed once for the tests that read it (every .py of the packages)."""
+    return import_graph()
+
+
+def test_the_import_graph_sees_imports_in_functions_and_main_blocks(graph):
     assert {"stimuli", "experiment", "analysis", "recognition", "halfface.schema"} <= set(graph)
     assert "stimuli.cli" in graph["stimuli.__main__"]  # top level
     assert "recognition.train_cli" in graph["recognition.train"]  # inside `if __name__ == "__main__":`
@@ -109,14 +116,14 @@ def test_a_cycle_through_a_main_block_or_a_relative_import_is_found(tmp_path):
     assert cycles({"a": {"b"}, "b": {"c"}, "c": set()}) == []
 
 
-def test_no_import_cycle_across_the_toolkit():
-    found = [c for c in cycles(import_graph()) if c not in KNOWN_CYCLES]
+def test_no_import_cycle_across_the_toolkit(graph):
+    found = [c for c in cycles(graph) if c not in KNOWN_CYCLES]
     assert not found, "import cycles: " + "; ".join(" <-> ".join(sorted(c)) for c in found)
 
 
-def test_the_shared_core_imports_no_toolkit_package():
+def test_the_shared_core_imports_no_toolkit_package(graph):
     """halfface/ is imported by all four packages (and by recognition on a bare torch machine): it uses none."""
-    for name, targets in import_graph().items():
+    for name, targets in graph.items():
         if name.split(".")[0] == "halfface":
             assert {t.split(".")[0] for t in targets} <= {"halfface"}, (name, targets)
 

@@ -29,6 +29,12 @@ def fitted(trials):
     return {k: fn(trials) for k, fn in MODELS.items()}
 
 
+@pytest.fixture(scope="module")
+def glmer_accuracy(trials):
+    """The accuracy model without the prior, as lme4::glmer (maximal terms); read by two tests."""
+    return lme.fit_glmer(mm.coded(trials), "correct", ["side"], mm._maximal(["side"], ["side"]))
+
+
 def _lme4_variances(ref: dict) -> dict:
     """lme4's 'photo_id.1:(Intercept)' naming -> our (group, term)."""
     out = {}
@@ -69,9 +75,9 @@ def test_logistic_models_match_bglmer_with_a_gamma_prior_on_the_sds(fitted, key)
     _variances_match(r, ref, rel=0.02)
 
 
-def test_without_the_prior_the_logistic_fit_is_glmers(trials):
+def test_without_the_prior_the_logistic_fit_is_glmers(glmer_accuracy):
     ref = REF["accuracy"]
-    fit = lme.fit_glmer(mm.coded(trials), "correct", ["side"], mm._maximal(["side"], ["side"]))
+    fit = glmer_accuracy
     side = fit.row("side")
     assert side["coef"] == pytest.approx(ref["coef"], abs=1e-3)
     assert side["se"] == pytest.approx(ref["se"], rel=0.01)
@@ -92,18 +98,19 @@ def test_maximum_likelihood_puts_a_variance_at_zero_where_the_prior_does_not(fit
     assert not fitted["accuracy_side_by_valence"]["singular"]
 
 
-def test_deviances_are_lme4s(trials):
+def test_deviances_are_lme4s(trials, glmer_accuracy):
     # REML criterion of the linear models equals lme4's REMLcrit at the optimum.
     ok = mm.coded(trials[trials.correct == 1]).assign(log_rt=lambda x: np.log(x.rt))
     fit = lme.fit_lmm(ok, "log_rt", ["side"], mm._maximal(["side"], ["side"]))
     assert fit.deviance == pytest.approx(REF["rt"]["deviance"], abs=1e-4)
-    acc = lme.fit_glmer(mm.coded(trials), "correct", ["side"], mm._maximal(["side"], ["side"]))
+    acc = glmer_accuracy
     assert acc.deviance == pytest.approx(REF["accuracy"]["deviance"], abs=1e-3)
 
 
-def test_same_logs_give_the_same_digits(trials):
-    # The old variational fit started at a random point; these fits are deterministic.
-    a, b = mm.accuracy_mixed_model(trials), mm.accuracy_mixed_model(trials.copy())
+def test_same_logs_give_the_same_digits(fitted, trials):
+    # The old variational fit started at a random point; these fits are deterministic. The first fit is the
+    # module's (mm.accuracy_mixed_model on the same rows), the second a new one on a copy of them.
+    a, b = fitted["accuracy"], mm.accuracy_mixed_model(trials.copy())
     assert json.dumps(a, sort_keys=True, default=str) == json.dumps(b, sort_keys=True, default=str)
 
 

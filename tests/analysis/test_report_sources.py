@@ -7,8 +7,6 @@ and a simulated pilot that must stay out of the analysis by default.
 """
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pandas as pd
@@ -109,28 +107,30 @@ def test_both_platforms_give_a_platform_comparison(mixed_sources):
     assert any(line.startswith("In the platform comparison, web sessions: browser timing") for line in res["summary"])
 
 
-def _cli(*args):
-    return subprocess.run([sys.executable, "-m", "analysis.report", *map(str, args)], capture_output=True, text=True,
-                          timeout=120)
+def _cli(capsys, *args):
+    """The report command in-process: (exit code, stderr). A new interpreter only added its imports here;
+    test_report_cli.py runs ``python -m analysis.report`` end to end. A traceback would fail the test."""
+    code = main([*map(str, args)])
+    return code, capsys.readouterr().err
 
 
-def test_millisecond_log_is_refused_by_the_cli_naming_the_file(tmp_path):
+def test_millisecond_log_is_refused_by_the_cli_naming_the_file(tmp_path, capsys):
     t = simulate_trials(2, seed=4)
     t.loc[t["participant"] == "P02", "rt"] *= 1000
     for pid, df in t.groupby("participant"):
         df.to_csv(tmp_path / f"{BUILDER.format(p=pid, k=1)}.csv", index=False)
-    r = _cli(tmp_path, "--out", tmp_path / "o")
-    assert r.returncode == 2 and "Traceback" not in r.stderr and r.stderr.count("\n") == 1
-    assert r.stderr.startswith(f"error: {BUILDER.format(p='P02', k=1)}.csv: median rt is ")
-    assert "milliseconds" in r.stderr and not (tmp_path / "o").exists()
+    code, err = _cli(capsys, tmp_path, "--out", tmp_path / "o")
+    assert code == 2 and "Traceback" not in err and err.count("\n") == 1
+    assert err.startswith(f"error: {BUILDER.format(p='P02', k=1)}.csv: median rt is ")
+    assert "milliseconds" in err and not (tmp_path / "o").exists()
 
 
-def test_only_simulated_logs_without_the_flag_exit_two_saying_what_to_do(tmp_path):
+def test_only_simulated_logs_without_the_flag_exit_two_saying_what_to_do(tmp_path, capsys):
     from analysis.simulate import write_logs
     write_logs(simulate_trials(2, seed=4), tmp_path)
-    r = _cli(tmp_path, "--out", tmp_path / "o")
-    assert r.returncode == 2 and "Traceback" not in r.stderr
-    assert "all 2 session(s) are simulated" in r.stderr and "--include-simulated" in r.stderr
+    code, err = _cli(capsys, tmp_path, "--out", tmp_path / "o")
+    assert code == 2 and "Traceback" not in err
+    assert "all 2 session(s) are simulated" in err and "--include-simulated" in err
 
 
 def test_mixed_model_block_renders_random_effects_convergence_and_simplifications():
