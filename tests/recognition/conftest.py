@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -42,16 +43,37 @@ def tiny_run(tmp_path_factory) -> Path:
     """A finished 2-epoch HSAW run on synthetic data (train → evaluate → predict chains start here).
 
     Trained in this process (the end-to-end ``python -m recognition.train`` runs are test_train.py's SIGKILL test,
-    whose resumed run must match this one, and test_bare_torch.py); one thread, as the subprocesses use."""
-    out = tmp_path_factory.mktemp("recog") / "run"
+    whose resumed run must match this one, and test_bare_torch.py); one thread, as the subprocesses use; no
+    ImageNet weights in the torch hub cache (an empty TORCH_HOME), so it is from scratch on every machine.
+
+    The run folder as it stood after epoch 1 (what a SIGKILL then leaves) is kept beside it,
+    ``tiny_run_after_epoch(tiny_run, 1)``: the resume tests continue a copy instead of training epoch 1 again."""
+    from recognition import runio
+
+    root = tmp_path_factory.mktemp("recog")
+    out = root / "run"
+    hook = runio.test_kill_hook
+
+    def snapshot(epoch: int) -> None:  # called after every write of the epoch, where a kill would stop the run
+        if epoch == 1:
+            shutil.copytree(out, tiny_run_after_epoch(out, epoch))
+        hook(epoch)
     before = torch.get_num_threads()
     torch.set_num_threads(1)  # session fixtures are set up before the function-scoped _one_thread
     try:
-        assert train_main([*TINY_TRAIN_ARGS, "--out", str(out)]) == 0
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv("TORCH_HOME", str(root / "empty_torch_home"))
+            mp.setattr(runio, "test_kill_hook", snapshot)
+            assert train_main([*TINY_TRAIN_ARGS, "--out", str(out)]) == 0
     finally:
         torch.set_num_threads(before)
     assert json.loads((out / "summary.json").read_text())["epochs"] == 2
     return out
+
+
+def tiny_run_after_epoch(tiny_run: Path, epoch: int) -> Path:
+    """Where the tiny_run fixture keeps its run folder as it stood after ``epoch`` (read-only: copy it)."""
+    return tiny_run.parent / f"after_epoch{epoch}"
 
 
 @pytest.fixture(scope="session")

@@ -9,16 +9,16 @@ from recognition import evaluate
 from recognition.evaluate import summarize
 from recognition.runio import load_checkpoint
 
-from .conftest import run_module
-
 DATA = "n=32,size=48,classes=4,seed=1"
 
 
-def test_evaluate_cli_writes_accuracy_confusion_and_half_weights(tiny_run, tmp_path):
-    # the end-to-end run of the command (python -m recognition.evaluate); the other tests call evaluate.main
-    proc = run_module("recognition.evaluate", [str(tiny_run / "checkpoint_best.pt"), "--dataset", "synthetic",
-                                               "--data", DATA, "--split", "val", "--out", str(tmp_path)])
-    assert proc.returncode == 0, proc.stderr[-2000:]
+def test_evaluate_cli_writes_accuracy_confusion_and_half_weights(tiny_run, tmp_path, capsys):
+    # evaluate.main in this process: the end-to-end `python -m recognition.evaluate` in a fresh interpreter is
+    # test_bare_torch.py's (bare_session.py runs the module as __main__); a subprocess here only re-imported torch
+    code = evaluate.main([str(tiny_run / "checkpoint_best.pt"), "--dataset", "synthetic", "--data", DATA,
+                          "--split", "val", "--out", str(tmp_path)])
+    proc = capsys.readouterr()
+    assert code == 0, proc.err[-2000:]
     res = json.loads((tmp_path / "eval_val.json").read_text())
     cm = np.array(res["confusion"])
     assert cm.shape == (4, 4) and cm.sum() == 32 == res["n"]
@@ -33,7 +33,7 @@ def test_evaluate_cli_writes_accuracy_confusion_and_half_weights(tiny_run, tmp_p
     assert csv_rows[0] == "true\\pred,class0,class1,class2,class3"
     assert [int(v) for v in csv_rows[1].split(",")[1:]] == cm[0].tolist()
     assert (tmp_path / "confusion_val.png").stat().st_size > 1000
-    assert f"accuracy {res['accuracy']:.4f}" in proc.stdout
+    assert f"accuracy {res['accuracy']:.4f}" in proc.out
 
 
 def test_evaluate_refuses_a_dataset_with_other_classes(tiny_run, tmp_path, capsys):

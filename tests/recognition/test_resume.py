@@ -1,13 +1,15 @@
 """--resume continues the run that was started: its schedule, lr and weights choice, its data — or says in one
 line why it cannot (never a traceback, never a rewritten config.json)."""
 import json
+import shutil
 
 import numpy as np
+import pytest
 import torch
 from PIL import Image
 from torchvision.models import resnet18
 
-from .conftest import TINY_TRAIN_ARGS, train_main, train_until_killed
+from .conftest import tiny_run_after_epoch, train_main, train_until_killed
 
 
 def _hub_with_resnet18(root):
@@ -20,9 +22,11 @@ def _hub_with_resnet18(root):
 
 def test_resume_keeps_the_saved_schedule_when_pretrained_weights_appear_later(tiny_run, tmp_path, monkeypatch,
                                                                              capsys):
+    # the run killed after epoch 1 is tiny_run's folder as it stood then (started with an empty TORCH_HOME: no
+    # weights when the run starts); a copy, so the session's tiny_run is untouched
     out = tmp_path / "killed"
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "empty_home"))  # no weights when the run starts
-    train_until_killed([*TINY_TRAIN_ARGS, "--out", str(out)], 1, monkeypatch)
+    shutil.copytree(tiny_run_after_epoch(tiny_run, 1), out)
+    assert len((out / "metrics.csv").read_text().splitlines()) == 2 and not (out / "summary.json").exists()
     config_before = (out / "config.json").read_text()
     assert json.loads(config_before)["schedule_used"] == "onecycle"  # from scratch
     home = _hub_with_resnet18(tmp_path / "torch_home")
@@ -55,6 +59,24 @@ def _started_run(tmp_path, *extra):
     return data, out
 
 
+@pytest.fixture(scope="module")
+def started_copy(tmp_path_factory):
+    """``started_copy(tmp_path, *extra)`` -> a copy of ``_started_run(..., *extra)`` in tmp_path/run.
+
+    Each started run is trained once per module and copied for every test that resumes or edits it: the run
+    folder is all a resume reads, besides the data (shared, read-only: a test that changes the data trains its
+    own run)."""
+    built = {}
+
+    def get(tmp_path, *extra):
+        if extra not in built:
+            built[extra] = _started_run(tmp_path_factory.mktemp("started"), *extra)[1]
+        out = tmp_path / "run"
+        shutil.copytree(built[extra], out)
+        return out
+    return get
+
+
 def test_resume_on_changed_data_is_refused_in_one_line(tmp_path, capsys):
     data, out = _started_run(tmp_path)
     config_before = (out / "config.json").read_text()
@@ -66,8 +88,8 @@ def test_resume_on_changed_data_is_refused_in_one_line(tmp_path, capsys):
     assert err.count("\n") == 1 and (out / "config.json").read_text() == config_before
 
 
-def test_a_checkpoint_that_does_not_fit_the_saved_schedule_is_a_one_line_error(tmp_path, capsys):
-    _, out = _started_run(tmp_path, "--schedule", "onecycle")
+def test_a_checkpoint_that_does_not_fit_the_saved_schedule_is_a_one_line_error(tmp_path, capsys, started_copy):
+    out = started_copy(tmp_path, "--schedule", "onecycle")
     cfg = json.loads((out / "config.json").read_text())
     cfg["schedule_used"] = "paper"  # the checkpoint holds OneCycle's state (the old bug: KeyError 'lr_lambdas')
     (out / "config.json").write_text(json.dumps(cfg))
@@ -78,8 +100,8 @@ def test_a_checkpoint_that_does_not_fit_the_saved_schedule_is_a_one_line_error(t
     assert err.count("\n") == 1 and "Traceback" not in err
 
 
-def test_resume_of_a_run_without_its_schedule_in_config_is_refused(tmp_path, capsys):
-    _, out = _started_run(tmp_path)
+def test_resume_of_a_run_without_its_schedule_in_config_is_refused(tmp_path, capsys, started_copy):
+    out = started_copy(tmp_path)
     cfg = json.loads((out / "config.json").read_text())
     del cfg["schedule_used"]
     (out / "config.json").write_text(json.dumps(cfg))
@@ -114,8 +136,9 @@ def test_resume_continues_a_killed_cross_validation(tmp_path, monkeypatch, capsy
     assert sum(r["n_evaluated"] for r in summary["per_run"]) == 32  # each sample held out once
 
 
-def test_resume_with_a_changed_learning_rate_is_refused_in_one_line_naming_both_values(tmp_path, capsys):
-    _, out = _started_run(tmp_path)
+def test_resume_with_a_changed_learning_rate_is_refused_in_one_line_naming_both_values(tmp_path, capsys,
+                                                                                       started_copy):
+    out = started_copy(tmp_path)
     before = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
     capsys.readouterr()
     assert train_main(["--resume", str(out), "--epochs", "1", "--lr", "0.5", "--batch-size", "4"]) == 2
@@ -128,8 +151,9 @@ def test_resume_with_a_changed_learning_rate_is_refused_in_one_line_naming_both_
     assert train_main(["--resume", str(out), "--lr", "0.01", "--batch-size", "4", "--device", "cpu"]) == 0
 
 
-def test_resume_with_more_epochs_continues_a_constant_schedule_run_and_refuses_fewer(tmp_path, capsys):
-    _, out = _started_run(tmp_path)
+def test_resume_with_more_epochs_continues_a_constant_schedule_run_and_refuses_fewer(tmp_path, capsys,
+                                                                                    started_copy):
+    out = started_copy(tmp_path)
     first = (out / "metrics.csv").read_text().splitlines()
     assert train_main(["--resume", str(out), "--epochs", "2"]) == 0
     rows = (out / "metrics.csv").read_text().splitlines()
@@ -142,8 +166,9 @@ def test_resume_with_more_epochs_continues_a_constant_schedule_run_and_refuses_f
     assert "fewer epochs" in capsys.readouterr().err
 
 
-def test_more_epochs_on_a_onecycle_run_is_refused_because_its_schedule_depends_on_them(tmp_path, capsys):
-    _, out = _started_run(tmp_path, "--schedule", "onecycle")
+def test_more_epochs_on_a_onecycle_run_is_refused_because_its_schedule_depends_on_them(tmp_path, capsys,
+                                                                                       started_copy):
+    out = started_copy(tmp_path, "--schedule", "onecycle")
     capsys.readouterr()
     assert train_main(["--resume", str(out), "--epochs", "3"]) == 2
     err = capsys.readouterr().err

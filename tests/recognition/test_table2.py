@@ -1,6 +1,7 @@
 """python -m recognition.table2: the paper's Table 2 (left vs right half-faces) on a lab's stimuli."""
 import csv
 import json
+import shutil
 import sys
 
 import numpy as np
@@ -237,11 +238,23 @@ SYNTH = ["--dataset", "synthetic", "--data", "n=32,size=48,classes=4,seed=1", "-
          "--conditions", "left,right", "--epochs", "1", "--image-size", "32", "--batch-size", "16", "--device", "cpu"]
 
 
-def test_table3_with_one_seed_and_no_folds_writes_its_table_and_keeps_the_runs(tmp_path, capsys):
+@pytest.fixture(scope="module")
+def one_seed_table3(tmp_path_factory):
+    """``one_seed_table3(tmp_path)`` -> a copy of one ``table2.main([*SYNTH, "--seeds", "1", ...])`` --out in
+    tmp_path/t3: trained once per module, copied for each test that reruns into it."""
+    built = tmp_path_factory.mktemp("t3") / "t3"
+    assert table2.main([*SYNTH, "--seeds", "1", "--out", str(built)]) == 0
+
+    def copy(tmp_path):
+        shutil.copytree(built, tmp_path / "t3")
+        return tmp_path / "t3"
+    return copy
+
+
+def test_table3_with_one_seed_and_no_folds_writes_its_table_and_keeps_the_runs(tmp_path, capsys, one_seed_table3):
     # the old code died with KeyError: 'accuracy_per_seed' (one seed, no folds: a single run's summary came back)
-    out = tmp_path / "t3"
+    out = one_seed_table3(tmp_path)  # table2.main(argv) == 0 into it
     argv = [*SYNTH, "--seeds", "1", "--out", str(out)]
-    assert table2.main(argv) == 0
     with open(out / "table2.csv") as f:
         rows = {r["condition"]: r for r in csv.DictReader(f)}
     for cond in ("left", "right"):
@@ -254,10 +267,10 @@ def test_table3_with_one_seed_and_no_folds_writes_its_table_and_keeps_the_runs(t
     assert (out / "resnet18" / "left" / "seed0" / "summary.json").stat().st_mtime_ns == stamp
 
 
-def test_a_rerun_with_other_settings_into_the_same_out_is_refused_not_mislabelled(tmp_path, capsys):
+def test_a_rerun_with_other_settings_into_the_same_out_is_refused_not_mislabelled(tmp_path, capsys,
+                                                                                 one_seed_table3):
     # the old code kept the 1-epoch runs and wrote "2 epochs" above their accuracies
-    out = tmp_path / "t3"
-    assert table2.main([*SYNTH, "--seeds", "1", "--out", str(out)]) == 0
+    out = one_seed_table3(tmp_path)  # table2.main([*SYNTH, "--seeds", "1", "--out", str(out)]) == 0 into it
     table_before = (out / "table2.md").read_text()
     capsys.readouterr()
     assert table2.main([*SYNTH, "--seeds", "1", "--out", str(out), "--epochs", "2"]) == 2

@@ -57,17 +57,19 @@ def test_relabels_are_logged_and_kept_in_the_checkpoint_labels(tiny_run):
     assert ckpt["epoch"] == 2 and ckpt["config"]["class_names"] == [f"class{k}" for k in range(4)]
 
 
-def test_resume_after_sigkill_ends_with_the_same_metrics_and_weights(tiny_run, tmp_path):
-    # a real SIGKILL of a real `python -m recognition.train` (two subprocesses, ~10-20 s): the one test that the
-    # atomic writes survive a killed process; the other resume tests stop the run in-process (train_until_killed)
+def test_resume_after_sigkill_ends_with_the_same_metrics_and_weights(tiny_run, tmp_path, capsys):
+    # a real SIGKILL of a real `python -m recognition.train` (a subprocess): the one test that the atomic writes
+    # survive a killed process; the other resume tests stop the run in-process (train_until_killed). The resume
+    # reads only what the killed process left on disk, so it runs in this process (one torch import fewer;
+    # one thread, as the subprocess and tiny_run use)
     out = tmp_path / "killed"
     killed = run_module("recognition.train", [*TINY_TRAIN_ARGS, "--out", str(out)],
                         env_extra={"HSAW_TEST_KILL_AFTER_EPOCH": "1"})
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
     assert len(_metrics(out)) == 1 and not (out / "summary.json").exists()
-    resumed = run_module("recognition.train", ["--resume", str(out)])
-    assert resumed.returncode == 0, resumed.stderr[-2000:]
-    assert "resumed from" in resumed.stdout
+    capsys.readouterr()
+    assert train_main(["--resume", str(out)]) == 0, capsys.readouterr().err[-2000:]
+    assert "resumed from" in capsys.readouterr().out
     ref, got = _metrics(tiny_run), _metrics(out)
     assert len(got) == 2
     for a, b in zip(ref, got):
