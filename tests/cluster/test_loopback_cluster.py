@@ -18,7 +18,8 @@ from .loopback import ROOT, LoopbackCluster, project_env
 from .tasks import slow_draw
 
 pytest.importorskip("distributed")
-pytestmark = pytest.mark.slow
+# one cluster and one reference run for the module: under `pytest -n 2 --dist loadgroup` its tests stay on one worker
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("loopback_cluster")]
 
 # Small data sets: what is asserted (bit-identical p values wherever they are computed, none lost or
 # duplicated, a resume computes only the missing ones) does not depend on their size. Twelve of them keep
