@@ -40,6 +40,8 @@ on different sides of .05. A reader sees what the prior changes. On 300 null stu
 
 from __future__ import annotations
 
+import contextvars
+
 import numpy as np
 import pandas as pd
 
@@ -49,6 +51,10 @@ from .lme import MixedFit, RandomTerm, fit_glmer, fit_lmm
 
 PARTICIPANT, PHOTO = "participant", "photo_id"
 SD_PRIOR_SHAPE = 2.0  # logistic models: gamma(2, 0) on each random-effect SD (Chung et al. 2013)
+# Switched off only where no one reads the glmer refits (about 60 % of a study's time): analysis.power's
+# replications and analysis.calibration.one_study(glmer_sensitivity=False). A context variable, so that a
+# switch in one thread (a Dask worker's task) leaves the others alone.
+GLMER_SENSITIVITY = contextvars.ContextVar("glmer_sensitivity", default=True)
 PRIOR = "gamma(2) prior on the random-effect SDs, as blme::bglmer"
 SE_LABEL = {"gaussian": "SE",
             "prior": "SE of the penalised fit (gamma(2) prior on the random-effect SDs)",
@@ -208,6 +214,9 @@ def _logistic(d: pd.DataFrame, fixed: list[str], terms: list[RandomTerm], term: 
     """The penalised (reported) fit with its glmer sensitivity fit under ``glmer_sensitivity``."""
     fit, steps = fit_simplified(d, "correct", fixed, terms, family="binomial")
     out = _odds(_summary(fit, steps, term, "correct", fixed, terms, subset))
+    if not GLMER_SENSITIVITY.get():
+        out["glmer_sensitivity"] = {"error": "not computed (switched off by analysis.calibration)"}
+        return out
     try:
         ml, ml_steps = fit_simplified(d, "correct", fixed, terms, family="binomial", sd_prior_shape=None)
         sens = _odds(_summary(ml, ml_steps, term, "correct", fixed, terms, subset, prior=False))

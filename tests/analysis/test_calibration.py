@@ -14,7 +14,10 @@ from analysis.simulate import simulate_trials
 
 @pytest.mark.slow
 def test_recommended_tests_are_not_anti_conservative_on_null_studies():
-    pvalues = cal.run("null", 30, cal.NULL, out=None, jobs=2, first_seed=7_000)
+    # ~35 s on two cores, the slowest test here: 30 studies of the paper's design, each fitting five mixed
+    # models, are what keeps the bound able to catch the old models' 12-33 %. The glmer sensitivity refits
+    # (no recommended test reads them; 60 % of a study's time) are left out.
+    pvalues = cal.run("null", 30, cal.NULL, out=None, jobs=2, first_seed=7_000, glmer_sensitivity=False)
     table = cal.rejection_table(pvalues)
     rec = table[table["recommended"]]
     assert len(rec) == 8 and (rec["n"] == 30).all()

@@ -123,13 +123,14 @@ def test_options_choose_where_tasks_run(monkeypatch):
 @pytest.mark.slow  # imports torch and the statistics stack in a fresh process
 def test_the_toolkit_imports_without_dask_and_says_how_to_get_it(tmp_path):
     # Dask is an extra: nothing imports it unless --scheduler/--cluster is given (the GPU machines lack it)
+    # one fresh process for both (the imports are the cost): what the toolkit imported, then Dask made
+    # unimportable and a command asked for a scheduler
     code = ("import sys; import halfface.execution, analysis.power, analysis.calibration, recognition.table2; "
-            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed', 'dask_jobqueue')))")
-    out = subprocess.run([sys.executable, "-c", code], env=_env(), capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
-    blocked = ("import sys; sys.modules['dask'] = None; sys.modules['distributed'] = None; "
-               f"from analysis.power import main; sys.exit(main([{str(tmp_path)!r}, '--scheduler', 'tcp://127.0.0.1:1']))")
-    res = subprocess.run([sys.executable, "-c", blocked], env=_env(), capture_output=True, text=True)
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed', 'dask_jobqueue')), "
+            "flush=True); sys.modules['dask'] = None; sys.modules['distributed'] = None; "
+            f"sys.exit(analysis.power.main([{str(tmp_path)!r}, '--scheduler', 'tcp://127.0.0.1:1']))")
+    res = subprocess.run([sys.executable, "-c", code], env=_env(), capture_output=True, text=True)
+    assert res.stdout.strip() == "[]", res.stderr
     assert res.returncode == 2, res.stderr
     assert res.stderr.strip().splitlines()[-1] == ("error: --scheduler/--cluster need Dask, which is not installed: "
                                                    + execution.INSTALL_HINT)

@@ -18,9 +18,13 @@ from .loopback import ROOT, LoopbackCluster, project_env
 from .tasks import slow_draw
 
 pytest.importorskip("distributed")
-pytestmark = pytest.mark.slow
+# one cluster and one reference run for the module: under `pytest -n 2 --dist loadgroup` its tests stay on one worker
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("loopback_cluster")]
 
-SIZES = ["--participants", "12,24", "--sims", "6", "--photos", "24", "--include-simulated", "--no-progress"]
+# Small data sets: what is asserted (bit-identical p values wherever they are computed, none lost or
+# duplicated, a resume computes only the missing ones) does not depend on their size. Twelve of them keep
+# the kills below well inside the run.
+SIZES = ["--participants", "6,8", "--sims", "6", "--photos", "12", "--include-simulated", "--no-progress"]
 N_TASKS = 12
 
 
@@ -149,9 +153,11 @@ def test_a_killed_power_run_resumed_with_the_same_out_computes_only_the_missing_
 def test_calibration_studies_on_the_cluster_give_the_same_p_values_as_here(cluster, tmp_path):
     from analysis import calibration
 
-    calibration.run("null", 2, calibration.NULL, tmp_path / "here", first_seed=500)
+    # without the glmer sensitivity refits (calibration.one_study): the other tests' p values are compared,
+    # at 40 % of the time; where a study runs does not depend on which of its models are fitted
+    calibration.run("null", 2, calibration.NULL, tmp_path / "here", first_seed=500, glmer_sensitivity=False)
     there = calibration.run("null", 2, calibration.NULL, tmp_path / "there", first_seed=500,
-                            backend=Backend(scheduler=cluster.address, progress=False))
+                            backend=Backend(scheduler=cluster.address, progress=False), glmer_sensitivity=False)
     assert list(there["seed"]) == [500, 501]
     assert (tmp_path / "there" / "pvalues_null.csv").read_bytes() == (tmp_path / "here" / "pvalues_null.csv").read_bytes()
 
