@@ -53,3 +53,20 @@ def _display_for_marked_tests(request):
     if request.node.get_closest_marker("display") is not None:
         request.getfixturevalue("x_display")
     yield
+
+
+# Longest first: `make test` runs the files on two pytest-xdist workers (--dist loadfile), which take the
+# files in this order. The browser sessions run on the page's real clock (mostly waiting) and the slow files
+# are the long ones, so starting them first lets the quick files fill in beside them instead of one worker
+# finishing a browser session alone at the end. A stable sort: the order within each group is unchanged.
+_FIRST = ("browser", "slow", "display")
+
+
+def pytest_collection_modifyitems(items):
+    rank = {}
+    for item in items:
+        marks = {m.name for m in item.iter_markers()}
+        r = min((i for i, name in enumerate(_FIRST) if name in marks), default=len(_FIRST))
+        path = item.nodeid.split("::")[0]
+        rank[path] = min(rank.get(path, r), r)
+    items.sort(key=lambda item: rank[item.nodeid.split("::")[0]])
