@@ -105,13 +105,9 @@ def one_study(job: tuple, glmer_sensitivity: bool = True) -> dict:
     """
     kind, seed, effects = job
     trials = simulate_trials(18, photos_per_emotion=10, effect=0.0, seed=seed, effects=effects)
-    switch = mixed_models.GLMER_SENSITIVITY.set(glmer_sensitivity)
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            write_logs(trials, tmp)
-            results, _ = compute_results(load_logs(tmp, include_simulated=True))
-    finally:
-        mixed_models.GLMER_SENSITIVITY.reset(switch)
+    with mixed_models.glmer_sensitivity(glmer_sensitivity), tempfile.TemporaryDirectory() as tmp:
+        write_logs(trials, tmp)
+        results, _ = compute_results(load_logs(tmp, include_simulated=True))
     row = {"kind": kind, "seed": seed}
     # Columns of the tidy table, by id: a registered test missing from the results raises
     # (registry.MissingTestError) instead of becoming a NaN that would pass for "not significant".

@@ -40,6 +40,7 @@ on different sides of .05. A reader sees what the prior changes. On 300 null stu
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 
 import numpy as np
@@ -55,6 +56,7 @@ SD_PRIOR_SHAPE = 2.0  # logistic models: gamma(2, 0) on each random-effect SD (C
 # replications and analysis.calibration.one_study(glmer_sensitivity=False). A context variable, so that a
 # switch in one thread (a Dask worker's task) leaves the others alone.
 GLMER_SENSITIVITY = contextvars.ContextVar("glmer_sensitivity", default=True)
+
 PRIOR = "gamma(2) prior on the random-effect SDs, as blme::bglmer"
 SE_LABEL = {"gaussian": "SE",
             "prior": "SE of the penalised fit (gamma(2) prior on the random-effect SDs)",
@@ -210,12 +212,22 @@ def _odds(out: dict) -> dict:
     return out
 
 
+@contextlib.contextmanager
+def glmer_sensitivity(on: bool):
+    """``with glmer_sensitivity(False):`` the logistic models skip their glmer refit inside the block."""
+    token = GLMER_SENSITIVITY.set(on)
+    try:
+        yield
+    finally:
+        GLMER_SENSITIVITY.reset(token)
+
+
 def _logistic(d: pd.DataFrame, fixed: list[str], terms: list[RandomTerm], term: str, subset: str) -> dict:
     """The penalised (reported) fit with its glmer sensitivity fit under ``glmer_sensitivity``."""
     fit, steps = fit_simplified(d, "correct", fixed, terms, family="binomial")
     out = _odds(_summary(fit, steps, term, "correct", fixed, terms, subset))
     if not GLMER_SENSITIVITY.get():
-        out["glmer_sensitivity"] = {"error": "not computed (switched off by analysis.calibration)"}
+        out["glmer_sensitivity"] = {"error": "not computed (switched off where no one reads it)"}
         return out
     try:
         ml, ml_steps = fit_simplified(d, "correct", fixed, terms, family="binomial", sd_prior_shape=None)

@@ -99,14 +99,11 @@ def recommended_p_values(data: pd.DataFrame) -> dict[str, float]:
     """
     results = {"participant_level": {}, "mixed_models": {}}
     # no glmer sensitivity refit of the accuracy model: no recommended test reads it (a third of a data set's time)
-    switch = mixed_models.GLMER_SENSITIVITY.set(False)
-    try:
+    with mixed_models.glmer_sensitivity(False):
         for key, (fn, column, subset, _) in OUTCOMES.items():
             sub = data[data["correct"] == 1] if subset == "correct trials" else data
             results["participant_level"][key] = participant_level.paired_side_test(sub, column)
             results["mixed_models"][key] = fn(data)
-    finally:
-        mixed_models.GLMER_SENSITIVITY.reset(switch)
     return {f"{key} {level}": registry.find(results, f"{entry}.{key}.p")["p"]
             for key in OUTCOMES for level, entry in ((registry.PARTICIPANT, "participant_level"),
                                                      (registry.MIXED, "mixed_models"))}
