@@ -151,21 +151,16 @@ def _ci(lo, hi, d=3) -> str:
     return f"[{_num(lo, d)}, {_num(hi, d)}]"
 
 
-def _why(r: dict, default: str) -> str:
-    """Why a row's test has no result: its note without the 'not computed: ' prefix."""
-    return r["note"].removeprefix(registry.NOT_COMPUTED) if r["note"] else default
-
-
 def _pl_cell(r: dict, d=3) -> str:
     if r["note"]:
-        return "could not be tested: " + _why(r, "no data")
+        return "could not be tested: " + registry.reason(r, "no data")
     return (f"{_num(r['estimate'], d)} {_ci(r['ci_low'], r['ci_high'], d)}, "
             f"t({_num(r['df'], 0)}) = {_num(r['statistic'], 2)}, {fmt_p(r['p'])}")
 
 
 def _mm_cell(m: dict, kind: str) -> str:
     if m["note"]:
-        return "could not be tested: " + _why(m, "no data")
+        return "could not be tested: " + registry.reason(m, "no data")
     if kind == "ratio" and "ratio" in m:
         est = f"RT ratio {_num(m['ratio'])} {_ci(m['ratio_ci_low'], m['ratio_ci_high'])}"
     elif kind == "or" and "odds_ratio" in m:
@@ -181,14 +176,14 @@ def _glmer_cell(m: dict, g: dict | None) -> str:
     if g is None or m["note"]:
         return "–"
     if g["note"] or pd.isna(g["p"]):
-        return "not fitted: " + _why(g, "no p value")
+        return "not fitted: " + registry.reason(g, "no p value")
     text = f"b = {_num(g['estimate'])}, {fmt_p(g['p'])} (with the prior {fmt_p(m['p'])})"
     return text + ("; the two disagree about p < .05" if g.get("disagree_at_05") else "")
 
 
 def _trial_cell(r: dict, variant: str) -> str:
     if r["note"]:
-        return _why(r, "–")
+        return registry.reason(r, "–")
     if variant == "pearson":
         return f"χ²({fmt_df(r['df'])}) = {_num(r['statistic'], 2)}, {fmt_p(r['p'])}; " \
                f"OR {_num(r['estimate'])} {_ci(r['ci_low'], r['ci_high'])}"
@@ -279,28 +274,28 @@ def _valence_view(results: dict) -> dict:
     tl = registry.find(results, "accuracy_side_by_valence.trial_level.p")
     prior = f", logistic GLMM with a {mm['prior']}" if mm["prior"] else ""
     rows = [{"test": f"mixed model{prior} (recommended)", **_cells(mm),
-             "note": ("could not be tested: " + _why(mm, "")) if mm["note"] else
+             "note": ("could not be tested: " + registry.reason(mm, "")) if mm["note"] else
              "difference of the log odds ratios; SE column is the " + (mm["se_label"] or "SE")}]
     g = glmer_row(results, mm) if not mm["note"] else None
     if g is not None:
         rows.append({"test": "the same model without the prior, as lme4::glmer (sensitivity)", **_cells(g),
-                     "note": ("not fitted: " + _why(g, "")) if g["note"] else
+                     "note": ("not fitted: " + registry.reason(g, "")) if g["note"] else
                      "SE of the maximum-likelihood fit" + ("; disagrees with the reported fit about p < .05"
                                                           if g.get("disagree_at_05") else "")})
     # The trial-level regression's own note (e.g. 0.5 added to an empty cell) is descriptive: from its entry.
     tl_entry, _ = registry.lookup(results, "accuracy_side_by_valence.trial_level")
     rows += [{"test": "participant level: paired t of left − right differences, positive vs negative "
                       "(not recommended)", **_cells(pl), "se": None,
-              "note": _why(pl, "estimate = difference in proportion correct")},
+              "note": registry.reason(pl, "estimate = difference in proportion correct")},
              {"test": "trial-level logistic regression (trials independent; not recommended)", **_cells(tl),
-              "note": _why(tl, (tl_entry or {}).get("note", "difference of the log odds ratios"))}]
+              "note": registry.reason(tl, (tl_entry or {}).get("note", "difference of the log odds ratios"))}]
     source = {"mixed_model": "mixed model", "participant_level": "participant-level test (the mixed model was "
               "not fitted)"}
     emo = registry.find(results, "accuracy_side_by_emotion.interaction.p")
     return {"tests": _table(pd.DataFrame(rows).rename(columns={"coef": "estimate", "se": "SE", "z": "z or t"})),
             "p": inter.get("p"), "source": source.get(inter.get("p_source"), "no test"),
             "emotion_table": _table(pd.DataFrame(results["accuracy_side_by_emotion"]["table"])),
-            "emotion": {"error": _why(emo, "") if emo["note"] else None, "chi2": emo["statistic"],
+            "emotion": {"error": registry.reason(emo, "") if emo["note"] else None, "chi2": emo["statistic"],
                         "df": fmt_df(emo["df"]) if not pd.isna(emo["df"]) else "", "p": emo["p"]}}
 
 

@@ -271,6 +271,11 @@ def table(results: dict) -> pd.DataFrame:
     return df
 
 
+def reason(r: dict, default: str) -> str:
+    """Why row ``r``'s test has no result: its note without the 'not computed: ' prefix (``default`` if none)."""
+    return r["note"].removeprefix(NOT_COMPUTED) if r["note"] else default
+
+
 def test(id: str) -> Test:
     """The registered test whose row is ``id`` (``MissingTestError`` if none is)."""
     for t in TESTS:

@@ -50,12 +50,6 @@ def _nan(x) -> bool:
     return x is None or (isinstance(x, float) and math.isnan(x))
 
 
-def _reason(r: dict, default: str) -> str:
-    """Why a test has no p value: its row's note without the 'not computed: ' prefix."""
-    note = r["note"]
-    return note.removeprefix(registry.NOT_COMPUTED) if note else default
-
-
 def ci(lo, hi, d=2) -> str:
     return f"95% CI [{fmt_num(lo, d)}, {fmt_num(hi, d)}]"
 
@@ -121,7 +115,7 @@ def _sensitivity(mm: dict, g: dict | None) -> str:
     if g is None:
         return ""
     if not _ok(g):
-        return f" Without the prior (as lme4::glmer) the model could not be fitted ({_reason(g, 'no p value')})."
+        return f" Without the prior (as lme4::glmer) the model could not be fitted ({registry.reason(g, 'no p value')})."
     text = f" Without the prior (as lme4::glmer, {g['model'] or ''}): {_stat(g)}."
     if g.get("disagree_at_05"):
         text += (f" The two fits disagree about p < .05 (with the prior {fmt_p(mm['p'])}, without it "
@@ -131,7 +125,7 @@ def _sensitivity(mm: dict, g: dict | None) -> str:
 
 def _why(**tests) -> str:
     """'participant level: need at least 3 ...; mixed model: ...' for the tests that could not be computed."""
-    return "; ".join(f"{name.replace('_', ' ')}: {_reason(r, 'no data')}" for name, r in tests.items()
+    return "; ".join(f"{name.replace('_', ' ')}: {registry.reason(r, 'no data')}" for name, r in tests.items()
                      if not _ok(r)) or "no data"
 
 
@@ -149,7 +143,7 @@ def _side_sentence(key: str, pl: dict, mm: dict, glmer: dict | None = None) -> s
     if not _ok(pl) and not _ok(mm):
         return f"Could not be tested: left vs right {noun} ({_why(participant_level=pl, mixed_model=mm)})."
     if not _ok(pl):
-        text = f"The participant-level test of {noun} could not be computed ({_reason(pl, 'no data')})."
+        text = f"The participant-level test of {noun} could not be computed ({registry.reason(pl, 'no data')})."
     else:
         m, n = pl["means"], int(pl["n"])
         diff = (f"difference {fmt_num(pl['estimate'], d)}{u}, {ci(pl['ci_low'], pl['ci_high'], d)}, "
@@ -176,7 +170,7 @@ def _side_sentence(key: str, pl: dict, mm: dict, glmer: dict | None = None) -> s
                    f"{ci(mm['ci_low'], mm['ci_high'])}; ")
         text += f" In {_model_name(mm)}, {est}{_stat(mm)}." + _sensitivity(mm, glmer)
     elif mm["note"]:
-        text += f" The mixed model could not be fitted ({_reason(mm, '')})."
+        text += f" The mixed model could not be fitted ({registry.reason(mm, '')})."
     return text
 
 
@@ -221,7 +215,7 @@ def _rt_valence(res: dict) -> str:
     pl = registry.find(res, "participant_level.rt_positive_vs_negative.p", PAIRED_EXTRAS)
     mm = registry.find(res, "mixed_models.rt_positive_vs_negative.p", MODEL_EXTRAS)
     if not _ok(mm):
-        text = f"Could not be tested: RT for positive vs negative emotions (mixed model: {_reason(mm, 'no data')})."
+        text = f"Could not be tested: RT for positive vs negative emotions (mixed model: {registry.reason(mm, 'no data')})."
         if _ok(pl):
             text += (f" Descriptively, participant means were M = {fmt_num(pl['means']['positive'], 3)} vs "
                      f"{fmt_num(pl['means']['negative'], 3)} s (a paired test of these treats the photos as fixed "
