@@ -357,8 +357,10 @@ def preflight_display(screen, args) -> dict:
     if not display["ok"]:
         if not args.allow_unlocked_display:
             raise DisplayRefused(display_refusal(display))
+        screen.pace_flips()
         print("warning: --allow-unlocked-display: " + "; ".join(display["problems"]) + ". The fixation is timed "
-              "on the clock instead of in frames; the sidecar records it. Not for real data.", file=sys.stderr)
+              f"on the clock instead of in frames, and flips are paced at {screen.pace_hz:g} Hz; the sidecar records "
+              "it. Not for real data.", file=sys.stderr)
     return display
 
 
@@ -368,7 +370,7 @@ def _record_run(sidecar, args, plan, spec, screen, display, fixation, background
     run = {"started": started.isoformat(timespec="seconds"), "first_trial": plan.start + 1,
            "refresh_rate_hz": round(display["refresh_hz"], 3), "refresh_measurement": screen.refresh_method,
            "fixation_frames": fixation.frames, "fixation_timing": "clock" if fixation.by_clock else "frames",
-           "display_check": display, "allow_unlocked_display": bool(args.allow_unlocked_display),
+           "flip_pacing_hz": screen.pace_hz, "display_check": display, "allow_unlocked_display": bool(args.allow_unlocked_display),
            "resumed": bool(args.resume)}
     if args.simulate:
         seed = args.sim_seed if args.sim_seed is not None else design.seed_for(plan.number, args.session) + 7
@@ -385,7 +387,7 @@ def _record_run(sidecar, args, plan, spec, screen, display, fixation, background
         # once any run of a session went unverified, the session did
         "allow_unlocked_display": bool(sidecar.get("allow_unlocked_display")) or bool(args.allow_unlocked_display),
         "fixation_frames": fixation.frames, "fixation_timing": run["fixation_timing"],
-        "fixation_target_s": FIXATION_S, "min_rt_s": args.min_rt, "psychopyVersion": psychopy_version,
+        "flip_pacing_hz": run["flip_pacing_hz"], "fixation_target_s": FIXATION_S, "min_rt_s": args.min_rt, "psychopyVersion": psychopy_version,
         "ended_by": "running"})
     sidecar["runs"].append(run)
     if not sidecar.get("expStart"):  # sessions begun before the column existed: from their first start

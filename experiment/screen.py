@@ -31,6 +31,11 @@ DROPPED_FRAME_TOLERANCE_S = 0.004
 PREFLIGHT_FRAMES = 300  # "a few hundred": 5 s at 60 Hz
 LOCK_TEST_FRAMES = 120
 WARM_UP_FRAMES = 20
+# On a display whose flips are not locked to a refresh (--allow-unlocked-display: Xvfb, a demo machine) a
+# flip returns at once, so a screen that waits for a key is redrawn as fast as the CPU allows (Xvfb: over
+# 1000 times a second), taking a core, and the X server another, from everything else on the machine.
+# There the session's flips are paced at a common monitor's rate instead; a locked display paces itself.
+UNLOCKED_PACE_HZ = 60.0
 
 
 class DisplayRefused(Exception):
@@ -141,6 +146,8 @@ class Screen:
         self.screenshot_dir = Path(screenshot_dir) if screenshot_dir else None
         self._captured = set()
         self.last_flip_wall = None
+        self.pace_hz = None  # pace_flips()
+        self._last_flip = 0.0
         self.refresh_hz = None
         self.refresh_method = None
 
@@ -206,6 +213,12 @@ class Screen:
 
     # --- during the session ----------------------------------------------------------------------
 
+    def pace_flips(self, hz: float = UNLOCKED_PACE_HZ) -> None:
+        """From now on at most ``hz`` flips a second (an unlocked display); a frame counts as dropped
+        when it took longer than that pace plus the tolerance."""
+        self.pace_hz = hz
+        self.win.refreshThreshold = 1.0 / hz + DROPPED_FRAME_TOLERANCE_S
+
     def dropped_frames(self) -> int:
         return self.win.nDroppedFrames
 
@@ -223,8 +236,14 @@ class Screen:
 
     def flip(self) -> float:
         """Flip; returns the flip time and records its wall-clock time for outside observers."""
+        if self.pace_hz:
+            wait = self._last_flip + 1.0 / self.pace_hz - time.perf_counter()
+            if wait > 0:
+                time.sleep(wait)
         self.win.callOnFlip(self._stamp_wall)
-        return self.win.flip()
+        flip_time = self.win.flip()
+        self._last_flip = time.perf_counter()
+        return flip_time
 
     def _stamp_wall(self):
         self.last_flip_wall = time.time()

@@ -56,6 +56,10 @@ def test_keys_sent_from_outside_are_logged_with_onset_locked_rts(tmp_path):
     # Xvfb: no vsync, so the run was allowed only by the flag, and says so
     assert sidecar["allow_unlocked_display"] is True and sidecar["display_verified"] is False
     assert sidecar["fixation_timing"] == "clock" and sidecar["display_check"]["problems"]
+    # ... and its flips were paced at 60 Hz, not redrawn as fast as Xvfb allows (hundreds a second):
+    # a 250 ms fixation is about 15 flips, and a frame counts as dropped only past the pace
+    assert sidecar["flip_pacing_hz"] == sidecar["runs"][0]["flip_pacing_hz"] == 60
+    assert all(10 <= int(r["fixation_frames"]) <= 31 for r in rows), [r["fixation_frames"] for r in rows]
     # every time in one stated zone
     offset = sidecar["started"][-6:]
     assert sidecar["timezone"].startswith(f"UTC{offset}") and all(r["trial_end"].endswith(offset) for r in rows)
