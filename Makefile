@@ -56,9 +56,13 @@ web-runtime: $(VENV)/.installed
 # cluster, a trained checkpoint) is built once; --no-loadscope-reorder hands the files out in the order
 # tests/conftest.py sorts them (longest first) instead of by number of tests (measured: 5 min 11 s vs 5 min 26 s).
 # --durations: the slowest tests, in every CI log.
+# One BLAS/OpenMP thread per process: three workers already share two cores, and extra threads only spin.
+# Bytecode is cached (some machines set PYTHONDONTWRITEBYTECODE): each worker would otherwise rewrite the
+# asserts of every test file again, about 2 s of CPU per worker.
 TEST_WORKERS ?= 3
 test: setup
-	$(BIN)/python -m pytest -m "" -v -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=25
+	env -u PYTHONDONTWRITEBYTECODE OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 \
+	  $(BIN)/python -m pytest -m "" -v -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=25
 
 demo: setup
 	rm -rf $(OUT)
