@@ -13,9 +13,10 @@ import warnings
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 from scipy import stats
 from scipy.special import xlogy
+from statsmodels.genmod.families import Binomial
+from statsmodels.genmod.generalized_linear_model import GLM
 
 from halfface.schema import EMOTIONS, SIDES
 
@@ -65,7 +66,7 @@ def side_by_valence(data: pd.DataFrame) -> dict:
     exog = np.column_stack([np.ones(len(left)), left, positive, left * positive])
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        res = sm.GLM(y, exog, family=sm.families.Binomial()).fit()
+        res = GLM(y, exog, family=Binomial()).fit()
     names = ["intercept", "left", "positive", "left:positive"]
     terms = {n: {"coef": float(res.params[i]), "se": float(res.bse[i]), "z": float(res.tvalues[i]),
                  "p": float(res.pvalues[i])} for i, n in enumerate(names)}
@@ -116,7 +117,7 @@ def side_by_emotion(data: pd.DataFrame) -> dict:
     reduced = np.column_stack([np.ones(len(cells)), left, emo])
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        mu_reduced = sm.GLM(counts, reduced, family=sm.families.Binomial()).fit().mu
+        mu_reduced = GLM(counts, reduced, family=Binomial()).fit().mu
     mu_full = counts[:, 0] / counts.sum(axis=1)
     g2 = max(0.0, 2 * (_bernoulli_llf(counts, mu_full) - _bernoulli_llf(counts, mu_reduced)))
     df = len(cells) - reduced.shape[1]
