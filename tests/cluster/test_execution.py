@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -67,6 +68,35 @@ def test_failing_tasks_are_retried_then_recorded_with_their_reason(tmp_path, job
     again = run_tasks(fail_on_odd, keys, args=(str(calls),), store=TaskStore(tmp_path / "tasks.jsonl", {"what": "test"}),
                       backend=Backend(retries=0, progress=False))
     assert again.reused == 2 and sorted(p.name.split("-")[0] for p in calls.iterdir()) == ["1", "3"]
+
+
+def test_a_task_in_a_labs_own_script_runs_on_workers_that_start_clean(tmp_path):
+    # A lab's script defines its task next to its `if __name__ == "__main__":` block. The workers find the
+    # function there, and start from a clean process: what the script set up before the run (here a global)
+    # is not in them, as it would be in a plain fork of the caller.
+    script = tmp_path / "my_analysis.py"
+    script.write_text(textwrap.dedent("""
+        import json, os
+        from halfface.execution import Backend, run_tasks
+
+        STATE = {}
+
+        def square(key, seed):
+            return {"value": key[0] ** 2, "pid": os.getpid(), "state": STATE.get("set_by_main")}
+
+        if __name__ == "__main__":
+            STATE["set_by_main"] = "yes"
+            runs = {jobs: run_tasks(square, [(k,) for k in range(6)], backend=Backend(jobs=jobs, progress=False))
+                    for jobs in (1, 2)}
+            print(json.dumps({jobs: list(out.results.values()) for jobs, out in runs.items()}))
+    """))
+    p = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=_env(), capture_output=True, text=True,
+                       timeout=120)
+    assert p.returncode == 0, p.stderr[-2000:]
+    here, pool = (json.loads(p.stdout.splitlines()[-1])[j] for j in ("1", "2"))
+    assert [r["value"] for r in here] == [r["value"] for r in pool] == [k * k for k in range(6)]
+    assert {r["state"] for r in here} == {"yes"} and {r["state"] for r in pool} == {None}
+    assert len({r["pid"] for r in here}) == 1 and not {r["pid"] for r in here} & {r["pid"] for r in pool}
 
 
 def test_a_resumed_run_computes_only_the_missing_tasks_and_gives_the_same_results(tmp_path):
