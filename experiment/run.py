@@ -370,8 +370,8 @@ def _record_run(sidecar, args, plan, spec, screen, display, fixation, background
     run = {"started": started.isoformat(timespec="seconds"), "first_trial": plan.start + 1,
            "refresh_rate_hz": round(display["refresh_hz"], 3), "refresh_measurement": screen.refresh_method,
            "fixation_frames": fixation.frames, "fixation_timing": "clock" if fixation.by_clock else "frames",
-           "flip_pacing_hz": screen.pace_hz, "display_check": display, "allow_unlocked_display": bool(args.allow_unlocked_display),
-           "resumed": bool(args.resume)}
+           "flip_pacing_hz": screen.pace_hz, "display_check": display,
+           "allow_unlocked_display": bool(args.allow_unlocked_display), "resumed": bool(args.resume)}
     if args.simulate:
         seed = args.sim_seed if args.sim_seed is not None else design.seed_for(plan.number, args.session) + 7
         sidecar["simulated"] = True
@@ -387,8 +387,8 @@ def _record_run(sidecar, args, plan, spec, screen, display, fixation, background
         # once any run of a session went unverified, the session did
         "allow_unlocked_display": bool(sidecar.get("allow_unlocked_display")) or bool(args.allow_unlocked_display),
         "fixation_frames": fixation.frames, "fixation_timing": run["fixation_timing"],
-        "flip_pacing_hz": run["flip_pacing_hz"], "fixation_target_s": FIXATION_S, "min_rt_s": args.min_rt, "psychopyVersion": psychopy_version,
-        "ended_by": "running"})
+        "flip_pacing_hz": run["flip_pacing_hz"], "fixation_target_s": FIXATION_S, "min_rt_s": args.min_rt,
+        "psychopyVersion": psychopy_version, "ended_by": "running"})
     sidecar["runs"].append(run)
     if not sidecar.get("expStart"):  # sessions begun before the column existed: from their first start
         sidecar["expStart"] = ids.exp_start_str(datetime.fromisoformat(sidecar["started"]))
