@@ -525,8 +525,8 @@ def restore_photo_id(trials: pd.DataFrame) -> tuple[pd.DataFrame, str | None]:
         raise LogError(f"{files}: no photo_id, and the photo {ph!r} restored from the stimulus names has several "
                        "emotions, so the names are ambiguous; add a photo_id column and rerun")
     n_photos = out.loc[missing, "photo_id"].nunique()
-    return out, (f"{_where_photo_id_missing(trials, missing)}: photo_id restored from the stimulus names by removing the half suffix "
-                 f"({int(missing.sum())} trials, {n_photos} photos); check that these are the photos")
+    return out, (f"{_where_photo_id_missing(trials, missing)}: photo_id restored from the stimulus names by "
+                 f"removing the half suffix ({int(missing.sum())} trials, {n_photos} photos); check that these are the photos")
 
 
 def _where_photo_id_missing(trials: pd.DataFrame, missing: pd.Series) -> str:

@@ -33,13 +33,9 @@ import numpy as np
 import pandas as pd
 
 from halfface.cli import UserError, run_main
-from halfface.schema import EMOTIONS, NEGATIVE_EMOTIONS, POSITIVE_EMOTIONS
+from halfface.schema import EMOTIONS, NEGATIVE_EMOTIONS, POSITIVE_EMOTIONS, TRIAL_COLUMNS
 from stimuli.labels import other_side
 
-LOG_COLUMNS = ["participant", "session", "trial", "stimulus", "source", "photo_id", "emotion",
-               "visible_half", "visible_image_side", "response_emotion", "response_key", "correct",
-               "intensity", "rt", "emotion_rt", "intensity_rt", "fixation_frames", "fixation_duration",
-               "stim_onset"]
 
 BASE_ACCURACY = {"happiness": 0.92, "fear": 0.45, "anger": 0.60, "disgust": 0.50,
                  "sadness": 0.62, "surprise": 0.80, "others": 0.50}
@@ -155,7 +151,7 @@ def simulate_trials(n_participants: int = 18, photos_per_emotion: int = 10, effe
             "fixation_frames": fixation_frames, "fixation_duration": fixation.round(4),
             "stim_onset": onset.round(4)})
         frames.append(df)
-    return pd.concat(frames, ignore_index=True)[LOG_COLUMNS]
+    return pd.concat(frames, ignore_index=True)[list(TRIAL_COLUMNS)]
 
 
 def write_logs(trials: pd.DataFrame, out: str | Path, meta: dict | None = None,

@@ -61,7 +61,8 @@ def run_main(main_fn=None, *, also=(), interrupted="interrupted"):
     Use as ``@run_main`` or ``@run_main(also=(ValueError,))`` (exceptions from libraries that stand
     for a user mistake). The wrapped function keeps its signature and returns its exit code; a
     :class:`CommandFailed` is printed the same way and exits with its own code; exceptions other than
-    these and KeyboardInterrupt propagate with their traceback, because they are bugs. ``interrupted`` is the line printed on Ctrl-C (say what was kept).
+    these and KeyboardInterrupt propagate with their traceback, because they are bugs. ``interrupted``
+    is the line printed on Ctrl-C (say what was kept).
     """
     def wrap(fn):
         @functools.wraps(fn)

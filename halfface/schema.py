@@ -50,11 +50,14 @@ MANIFEST_COLUMNS = (
 
 # --- session logs: written by the lab (experiment) and the online version (experiment/web), read by analysis
 
-# Shared session-log format: these columns first, in this order.
-LOG_COLUMNS = (
+# A trial's own columns: what every log writer fills, analysis.simulate's logs included.
+TRIAL_COLUMNS = (
     "participant", "session", "trial", "stimulus", "source", "photo_id", "emotion", "visible_half",
     "visible_image_side", "response_emotion", "response_key", "correct", "intensity", "rt",
     "emotion_rt", "intensity_rt", "fixation_frames", "fixation_duration", "stim_onset",
+)
+# Shared session-log format: these columns first, in this order.
+LOG_COLUMNS = TRIAL_COLUMNS + (
     # extras
     "mirrored", "block", "presentation", "dropped_frames", "trial_end",
     # restarted: declined Escapes in this trial (0 normally; see docs/experiment.md);

@@ -17,9 +17,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from halfface.cli import run_main
+from halfface.cli import UserError, run_main
 from recognition.data import DATASETS, FaceSet, load_faceset
-from halfface.cli import UserError
 from recognition.inputs import input_views
 from recognition.plots import write_confusion
 from recognition.prepare import attach_midlines

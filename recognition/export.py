@@ -24,8 +24,7 @@ from pathlib import Path
 
 import torch
 
-from halfface.cli import run_main
-from halfface.cli import UserError
+from halfface.cli import UserError, run_main
 from recognition.runio import load_checkpoint
 
 

@@ -37,11 +37,10 @@ from pathlib import Path
 import torch
 
 from halfface import execution
-from halfface.cli import run_main
+from halfface.cli import UserError, run_main
 from recognition import runio, stats
 from recognition.config import complete
 from recognition.data import DATASETS, STIMULUS_ROWS
-from halfface.cli import UserError
 from recognition.model import ARCHS
 from recognition.plots import halves_figure
 from recognition.train import finished_run, run, subrun_dir

@@ -20,9 +20,8 @@ from pathlib import Path
 
 import torch
 
-from halfface.cli import run_main
+from halfface.cli import UserError, run_main
 from recognition.config import APPLIED, BY_NAME, DEFAULTS, GROWS, add_flags, complete
-from halfface.cli import UserError
 from recognition.runio import check_out_folder, read_json
 
 DESCRIPTION = ("Train HSAW (or a plain AlexNet/ResNet18) on a face dataset; --folds/--seeds repeat it "

@@ -56,8 +56,8 @@ def _display_for_marked_tests(request):
 
 
 # Longest first: `make test` runs the files on pytest-xdist workers (--dist loadfile --no-loadscope-reorder),
-# which take the files in this order. The browser sessions run on the page's real clock (mostly waiting) and the slow files
-# are the long ones, so starting them first lets the quick files fill in beside them instead of one worker
+# which take the files in this order. The browser sessions run on the page's real clock (mostly waiting) and the
+# slow files are the long ones, so starting them first lets the quick files fill in beside them instead of one worker
 # finishing a browser session alone at the end. A stable sort: the order within each group is unchanged.
 _FIRST = ("browser", "slow", "display")
 

@@ -48,7 +48,7 @@ def test_a_manifest_with_an_unreadable_mirror_copy_is_refused_by_experiment_and_
 
 
 def test_the_packages_names_are_the_schemas_values():
-    from analysis import load
+    from analysis import load, simulate
     from experiment import keys, logfile
     from recognition import data
     from stimuli import labels, manifest
@@ -58,6 +58,8 @@ def test_the_packages_names_are_the_schemas_values():
     assert logfile.LAB_COLUMNS is schema.LAB_COLUMNS and not hasattr(logfile, "LOG_COLUMNS")
     assert load.REQUIRED_COLUMNS is schema.REQUIRED_LOG_COLUMNS
     assert set(schema.REQUIRED_LOG_COLUMNS) <= set(schema.LOG_COLUMNS)
+    assert not hasattr(simulate, "LOG_COLUMNS")
+    assert schema.LOG_COLUMNS[:len(schema.TRIAL_COLUMNS)] == schema.TRIAL_COLUMNS
     assert keys.EMOTION_KEYS is schema.EMOTION_KEYS and keys.EMOTION_KEYS["1"] == "happiness"
     assert tuple(data.STIMULUS_EMOTIONS) == schema.EMOTIONS
 

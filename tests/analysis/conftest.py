@@ -33,7 +33,7 @@ def cells_to_logs(cells, out, n_participants=18, meta=None):
     """
     import numpy as np
 
-    from analysis.simulate import LOG_COLUMNS
+    from halfface.schema import TRIAL_COLUMNS
     from halfface.schema import EMOTIONS
     from stimuli.labels import other_side
 
@@ -53,7 +53,7 @@ def cells_to_logs(cells, out, n_participants=18, meta=None):
     df["fixation_frames"], df["fixation_duration"] = 30, 0.5
     df["stim_onset"] = df["trial"] * 4.0
     # repr-exact floats: the CSV must carry the constructed values unrounded.
-    write_logs(df[LOG_COLUMNS], out, meta=meta)
+    write_logs(df[list(TRIAL_COLUMNS)], out, meta=meta)
     return out
 
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from analysis.load import load_logs
-from analysis.simulate import EFFECTS, LOG_COLUMNS, SD, main, model_parameters, simulate_trials, write_logs
-from halfface.schema import EMOTIONS
+from analysis.simulate import EFFECTS, SD, main, model_parameters, simulate_trials, write_logs
+from halfface.schema import EMOTIONS, TRIAL_COLUMNS
 
 
 def test_same_seed_same_logs_different_seed_different_logs():
@@ -18,7 +18,7 @@ def test_same_seed_same_logs_different_seed_different_logs():
 
 def test_design_and_columns_follow_the_session_log_format():
     t = simulate_trials(2, seed=0)
-    assert list(t.columns) == LOG_COLUMNS
+    assert list(t.columns) == list(TRIAL_COLUMNS)
     one = t[t.participant == "P01"]
     assert len(one) == 140 and list(one.trial) == list(range(1, 141))
     assert (one.groupby(["emotion", "visible_half"]).size() == 10).all()
