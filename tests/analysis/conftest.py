@@ -33,8 +33,7 @@ def cells_to_logs(cells, out, n_participants=18, meta=None):
     """
     import numpy as np
 
-    from halfface.schema import TRIAL_COLUMNS
-    from halfface.schema import EMOTIONS
+    from halfface.schema import EMOTIONS, TRIAL_COLUMNS
     from stimuli.labels import other_side
 
     df = cells.reset_index(drop=True).copy()
