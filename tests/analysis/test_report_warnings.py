@@ -4,8 +4,11 @@ refusal, and degenerate data get "could not be tested", never a verdict (issue 1
 import io
 import json
 import re
+import subprocess
+import sys
 import warnings
 from contextlib import redirect_stderr, redirect_stdout
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -25,7 +28,7 @@ def _run(logdir, *args):
     subprocess only added the imports (~3 s each). A warning a library raises would be printed on the real
     stderr; here it is recorded under the interpreter's default filters and added to ``err``, so that
     ``_only_our_lines`` sees it as before. ``python -m analysis.report`` runs end to end in a new interpreter
-    in test_report_cli.py (an invalid log: exit code 2 and one line on the real stderr).
+    in ``_run_process`` (a full analysis, below) and test_report_cli.py (an invalid log: exit 2, one line).
     """
     out = logdir.parent / f"out_{logdir.name}"
     stdout, stderr = io.StringIO(), io.StringIO()
@@ -40,6 +43,15 @@ def _run(logdir, *args):
     err = stderr.getvalue() + "".join(warnings.formatwarning(w.message, w.category, w.filename, w.lineno)
                                       for w in caught)
     return (code, stdout.getvalue(), err, *_outputs(out))
+
+
+def _run_process(logdir):
+    """``python -m analysis.report`` in a new interpreter: a warning a library prints while it is imported, or
+    writes to file descriptor 2 itself, reaches the real stderr, which an in-process run cannot see."""
+    out = logdir.parent / f"out_{logdir.name}"
+    p = subprocess.run([sys.executable, "-m", "analysis.report", str(logdir), "--out", str(out), "--include-simulated"],
+                       cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True, timeout=300)
+    return (p.returncode, p.stdout, p.stderr, *_outputs(out))
 
 
 def _outputs(out):
@@ -69,7 +81,8 @@ def _paragraphs(stdout, start):
 def test_all_correct_answers_give_no_accuracy_verdict_and_no_library_warnings(tmp_path):
     def all_correct(t):
         return t.assign(correct=1, response_emotion=t["emotion"])
-    code, out, err, res, _ = _run(_logs(tmp_path, edit=all_correct))
+    # the one full analysis run in a new interpreter: nothing on its real stderr but the report's own warnings
+    code, out, err, res, _ = _run_process(_logs(tmp_path, edit=all_correct))
     assert code == 0 and _only_our_lines(err), err
     (acc,) = _paragraphs(out, "Could not be tested: left vs right proportion correct")
     assert "no variance" in acc and not VERDICT.search(acc)

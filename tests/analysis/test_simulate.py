@@ -1,6 +1,9 @@
 """Simulated logs: the experiment's format, reproducible, realistic, effect in the asked direction."""
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -64,6 +67,14 @@ def test_cli_writes_logs_and_refuses_to_mix_with_existing(tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:
         main(["--participants", "two", "--out", str(tmp_path)])
     assert exc.value.code == 2
+
+
+def test_python_m_analysis_simulate_writes_a_session(tmp_path):
+    # the command end to end in a new interpreter, as make demo runs it
+    p = subprocess.run([sys.executable, "-m", "analysis.simulate", "--participants", "1", "--out", str(tmp_path)],
+                       cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    assert sorted(f.name for f in tmp_path.iterdir()) == ["P01_s1.csv", "P01_s1.json"]
 
 
 def _side_differences(t, dv):

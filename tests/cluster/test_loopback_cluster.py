@@ -18,7 +18,8 @@ from .loopback import ROOT, LoopbackCluster, project_env
 from .tasks import slow_draw
 
 pytest.importorskip("distributed")
-# one cluster and one reference run for the module: under `pytest -n 2 --dist loadgroup` its tests stay on one worker
+# one cluster and one reference run for the module: `make test` (--dist loadfile) keeps the file on one worker,
+# and the group does so under --dist loadgroup
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("loopback_cluster")]
 
 # Small data sets: what is asserted (bit-identical p values wherever they are computed, none lost or

@@ -13,9 +13,9 @@ from .stimuli_fixture import make_stimuli
 
 WAIT_S = 60  # generous: two shared CPU cores, PsychoPy import takes several seconds
 # A quick simulated participant for the window tests: no test here is about the RT distribution, and
-# the session redraws at Xvfb's unlocked ~400 Hz while it waits, so every simulated second costs CPU
-# (the default mean of 0.35 s per screen made up half of a session's work). The face's minimum RT is
-# lowered with it so that a press is never an anticipation; the anticipation rule has its own test.
+# every simulated second is a second of the session's wall time (redrawn at 60 Hz on Xvfb, which has no
+# refresh; with the default mean of 0.35 s per screen a 4-trial session waited about 4 s). The face's
+# minimum RT is lowered with it so that a press is never an anticipation; the anticipation rule has its own test.
 FAST_SIM = ("--sim-rt-mean", "0.1", "--sim-rt-sd", "0.01", "--min-rt", "0.06")
 
 

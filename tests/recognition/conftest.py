@@ -9,15 +9,20 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 import torch
 
 REPO = Path(__file__).resolve().parents[2]
+# A torch hub cache with no ImageNet weights (never created), for the in-process tiny_run and every
+# subprocess alike: a machine with resnet18 weights cached would otherwise start only the subprocesses
+# from them (and another schedule), and the SIGKILL resume could not match tiny_run.
+EMPTY_TORCH_HOME = Path(tempfile.gettempdir()) / "halfface-tests-empty-torch-home"
 # The reference run and the resumed run must see the same float reductions: one thread everywhere.
 SUBPROCESS_ENV = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONPATH=str(REPO),
-                      CUDA_VISIBLE_DEVICES="")
+                      CUDA_VISIBLE_DEVICES="", TORCH_HOME=str(EMPTY_TORCH_HOME))
 TINY_TRAIN_ARGS = ["--dataset", "synthetic", "--data", "n=32,size=48,classes=4,seed=1", "--variant", "hsaw",
                    "--image-size", "48", "--batch-size", "8", "--epochs", "2", "--relabel-start", "2",
                    "--seed", "3", "--no-compile", "--eval-batch-size", "64"]
@@ -62,7 +67,7 @@ def tiny_run(tmp_path_factory) -> Path:
     torch.set_num_threads(1)  # session fixtures are set up before the function-scoped _one_thread
     try:
         with pytest.MonkeyPatch.context() as mp:
-            mp.setenv("TORCH_HOME", str(root / "empty_torch_home"))
+            mp.setenv("TORCH_HOME", str(EMPTY_TORCH_HOME))
             mp.setattr(runio, "test_kill_hook", snapshot)
             assert train_main([*TINY_TRAIN_ARGS, "--out", str(out)]) == 0
     finally:

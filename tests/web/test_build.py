@@ -188,7 +188,7 @@ def test_chinese_and_custom_instruction_files_as_in_the_lab(manifests, tmp_path)
     mine = build.build_site(test, tmp_path / "mine", instructions=str(own), cb_numbers=8)
     assert mine["texts"]["fullscreen"] == "Full screen, please." and mine["instructions"]["file"] == own.name
     own.write_text(own.read_text(encoding="utf-8") + 'colour = "red"\n', encoding="utf-8")
-    proc = _cli("web", "--conditions", str(test), "--out", str(tmp_path / "bad"), "--instructions", str(own),
+    proc = _cli_here("web", "--conditions", str(test), "--out", str(tmp_path / "bad"), "--instructions", str(own),
                 "--cb-numbers", "8")
     assert proc.returncode == 2 and "[web] may only hold" in error_lines(proc)[0]
 
